@@ -1,0 +1,289 @@
+//! The catalog's typed structures. They are plain data (serde), shared by the
+//! host, which builds bundles, and the engine, which evaluates requests.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a permission or a token grant applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Boundary {
+    Project,
+    Group,
+    User,
+    Instance,
+}
+
+impl Boundary {
+    /// All boundaries, in the order fine-grained grants are tried.
+    pub const ORDER: [Boundary; 4] = [Boundary::Project, Boundary::Group, Boundary::User, Boundary::Instance];
+
+    /// The lower-case name used in data files and decisions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Boundary::Project => "project",
+            Boundary::Group => "group",
+            Boundary::User => "user",
+            Boundary::Instance => "instance",
+        }
+    }
+
+    /// Parses a lower-case boundary name.
+    pub fn parse(name: &str) -> Option<Boundary> {
+        Boundary::ORDER.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// GitLab's base access levels, by name. One source of truth for role names.
+pub const ROLE_LEVELS: [(&str, u8); 10] = [
+    ("no_access", 0),
+    ("minimal_access", 5),
+    ("guest", 10),
+    ("planner", 15),
+    ("reporter", 20),
+    ("security_manager", 25),
+    ("developer", 30),
+    ("maintainer", 40),
+    ("owner", 50),
+    ("admin", 60),
+];
+
+/// Access levels used by the engine's own rules.
+pub mod level {
+    pub const GUEST: u8 = 10;
+    pub const DEVELOPER: u8 = 30;
+    pub const MAINTAINER: u8 = 40;
+    pub const OWNER: u8 = 50;
+    pub const ADMIN: u8 = 60;
+}
+
+/// The access level of a base role name (`developer` → 30).
+pub fn role_level(name: &str) -> Option<u8> {
+    ROLE_LEVELS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+}
+
+/// The base role name of an access level (30 → `developer`).
+pub fn role_name(level: u8) -> &'static str {
+    ROLE_LEVELS
+        .iter()
+        .rev()
+        .find(|(_, l)| *l <= level)
+        .map(|(n, _)| *n)
+        .unwrap_or("no_access")
+}
+
+/// The lowest standing that holds a raw permission without a custom role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MinRole {
+    /// Any signed-in, active user (permissions about oneself).
+    Authenticated,
+    /// A base access level in the target namespace (60 = instance admin only).
+    Level(u8),
+}
+
+/// The CRUD verbs of a custom role: manage ⊇ write ⊇ view, manage ⊇ delete ⊇ view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CrudVerb {
+    View,
+    Write,
+    Delete,
+    Manage,
+}
+
+impl CrudVerb {
+    /// The lower-case name used in data and world files.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrudVerb::View => "view",
+            CrudVerb::Write => "write",
+            CrudVerb::Delete => "delete",
+            CrudVerb::Manage => "manage",
+        }
+    }
+
+    /// Parses a lower-case verb name.
+    pub fn parse(name: &str) -> Option<CrudVerb> {
+        [CrudVerb::View, CrudVerb::Write, CrudVerb::Delete, CrudVerb::Manage]
+            .into_iter()
+            .find(|v| v.name() == name)
+    }
+
+    /// Whether holding `self` grants `needed`.
+    pub fn includes(self, needed: CrudVerb) -> bool {
+        use CrudVerb::*;
+        matches!(
+            (self, needed),
+            (Manage, _) | (Write, Write | View) | (Delete, Delete | View) | (View, View)
+        )
+    }
+}
+
+/// A raw permission: what an endpoint requires.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Permission {
+    pub name: String,
+    pub resource: String,
+    pub action: String,
+    pub category: String,
+    pub boundaries: Vec<Boundary>,
+    /// The user side: the lowest base role that holds it.
+    pub min_role: MinRole,
+    /// Custom abilities that grant it below `min_role`.
+    pub abilities: Vec<String>,
+    /// The CRUD verb on a resource that grants it: `("repository", View)`.
+    pub crud: Option<(String, CrudVerb)>,
+    /// Non-members may hold it through the namespace's visibility.
+    pub public_read: bool,
+}
+
+/// An assignable permission: what a user selects for a fine-grained token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assignable {
+    pub name: String,
+    pub category: String,
+    pub resource: String,
+    pub action: String,
+    pub boundaries: Vec<Boundary>,
+    /// The raw permissions it expands to.
+    pub raw_permissions: Vec<String>,
+}
+
+/// Where an endpoint's permission mapping came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Origin {
+    /// GitLab annotates the operation with these permissions.
+    Gitlab,
+    /// Assigned by finegrain, following GitLab's conventions.
+    Assigned,
+}
+
+/// One REST operation under `/api/v4`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub method: String,
+    /// The path template: `/projects/:id/repository/branches/:branch`.
+    pub path: String,
+    pub permissions: Vec<String>,
+    pub boundary: Boundary,
+    /// The path parameter naming the project or group (`id`); none for user and
+    /// instance endpoints.
+    pub boundary_param: Option<String>,
+    pub origin: Origin,
+}
+
+/// A custom-role ability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ability {
+    pub name: String,
+    pub group_ability: bool,
+    pub project_ability: bool,
+    /// Abilities a role must also hold to hold this one.
+    pub requirements: Vec<String>,
+    /// Base access levels that hold it without a custom role, in groups.
+    pub default_group_levels: Vec<u8>,
+    /// Base access levels that hold it without a custom role, in projects.
+    pub default_project_levels: Vec<u8>,
+}
+
+/// Which HTTP methods a legacy scope allows on the API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Methods {
+    Any,
+    Only(Vec<String>),
+}
+
+/// Which API paths a legacy scope covers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PathPrefixes {
+    Any,
+    /// Template prefixes matched on whole segments.
+    Only(Vec<String>),
+}
+
+/// A legacy (broad) token scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LegacyScope {
+    pub name: String,
+    /// `Methods::Only(vec![])` means no API access.
+    pub api_methods: Methods,
+    pub api_paths: PathPrefixes,
+    pub git_fetch: bool,
+    pub git_push: bool,
+}
+
+impl LegacyScope {
+    /// Whether the scope covers an API endpoint.
+    pub fn covers_endpoint(&self, endpoint: &Endpoint) -> bool {
+        let method = match endpoint.method.as_str() {
+            "HEAD" => "GET",
+            m => m,
+        };
+        let method_ok = match &self.api_methods {
+            Methods::Any => true,
+            Methods::Only(list) => list.iter().any(|m| m == method || m == &endpoint.method),
+        };
+        let path_ok = match &self.api_paths {
+            PathPrefixes::Any => true,
+            PathPrefixes::Only(prefixes) => prefixes.iter().any(|p| segment_prefix(&endpoint.path, p)),
+        };
+        method_ok && path_ok
+    }
+}
+
+/// `prefix` is a whole-segment prefix of `path`.
+fn segment_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The whole catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub permissions: Vec<Permission>,
+    pub assignable: Vec<Assignable>,
+    pub endpoints: Vec<Endpoint>,
+    pub abilities: Vec<Ability>,
+    /// Alternative spellings of ability names: `(alias, canonical)`.
+    pub ability_aliases: Vec<(String, String)>,
+    pub legacy_scopes: Vec<LegacyScope>,
+}
+
+impl Catalog {
+    /// The canonical name of an ability, resolving aliases.
+    pub fn canonical_ability<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        if self.abilities.iter().any(|a| a.name == name) {
+            return Some(name);
+        }
+        self.ability_aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+            .map(|(_, canonical)| canonical.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crud_verbs_nest_as_documented() {
+        use CrudVerb::*;
+        assert!(Manage.includes(Write) && Manage.includes(Delete) && Manage.includes(View));
+        assert!(Write.includes(View) && !Write.includes(Delete) && !Write.includes(Manage));
+        assert!(Delete.includes(View) && !Delete.includes(Write));
+        assert!(View.includes(View) && !View.includes(Write));
+    }
+
+    #[test]
+    fn role_names_and_levels_round_trip() {
+        for (name, level) in ROLE_LEVELS {
+            assert_eq!(role_level(name), Some(level));
+            assert_eq!(role_name(level), name);
+        }
+        assert_eq!(role_level("boss"), None);
+    }
+
+    #[test]
+    fn path_prefixes_match_whole_segments() {
+        assert!(segment_prefix("/user", "/user"));
+        assert!(segment_prefix("/user/keys", "/user"));
+        assert!(!segment_prefix("/users", "/user"));
+    }
+}

@@ -1,0 +1,322 @@
+//! `finegrain`: build policy bundles, check and explain requests, run scenario
+//! files and inspect tokens — always through the engine component.
+//!
+//! Exit status: 0 allow (or success), 1 deny (or failing cases), 2 bad input.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use finegrain::api::*;
+use finegrain::runtime::{Authorizer, EngineHost};
+use finegrain::{scenario, time, world_file};
+
+#[derive(Parser)]
+#[command(name = "finegrain", version, about = "Authorization engine for fine-grained access tokens and custom roles")]
+struct Cli {
+    /// Use this engine component instead of the one built in.
+    #[arg(long, global = true, value_name = "WASM")]
+    component: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Policy bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Decide one request; exit 0 on allow, 1 on deny.
+    Check(CheckArgs),
+    /// Decide one request and show every step that led to the decision.
+    Explain(CheckArgs),
+    /// Run scenario files through the engine component.
+    Test(TestArgs),
+    /// Show what a token may do, per namespace (token ∩ user).
+    Inspect(InspectArgs),
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Compile a world file into a bundle.
+    Build {
+        /// The world (YAML).
+        world: PathBuf,
+        /// Where to write the bundle.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The token secret; `-` reads it from standard input (keeps it out of `ps`).
+    #[arg(long, conflicts_with = "token_name")]
+    token: Option<String>,
+    /// The token's name in the world.
+    #[arg(long)]
+    token_name: Option<String>,
+}
+
+impl TokenArgs {
+    fn token_ref(&self) -> Result<Option<TokenRef>> {
+        match (&self.token, &self.token_name) {
+            (Some(secret), _) if secret == "-" => {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("cannot read the token from standard input")?;
+                Ok(Some(TokenRef::Secret(line.trim().to_owned())))
+            }
+            (Some(secret), _) => Ok(Some(TokenRef::Secret(secret.clone()))),
+            (None, Some(name)) => Ok(Some(TokenRef::Name(name.clone()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The world (YAML) or a bundle.
+    #[arg(long)]
+    world: PathBuf,
+    #[command(flatten)]
+    token: TokenArgs,
+    /// `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`.
+    #[arg(long, conflicts_with = "permission")]
+    request: Option<String>,
+    /// An HTTP header for --request, `Name: value` (repeatable).
+    #[arg(long, requires = "request")]
+    header: Vec<String>,
+    /// A raw or assignable permission.
+    #[arg(long, required_unless_present = "request")]
+    permission: Option<String>,
+    /// The group or project (full path or id) for --permission.
+    #[arg(long, requires = "permission")]
+    on: Option<String>,
+    /// The ref the permission touches (`refs/heads/main`).
+    #[arg(long = "ref", requires = "permission")]
+    ref_name: Option<String>,
+    /// A forced (non fast-forward) update of --ref.
+    #[arg(long, requires = "ref_name")]
+    force: bool,
+    /// The time of the request (date, RFC 3339 or Unix seconds); default: now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Time for cases without `at:` (date, RFC 3339 or Unix seconds); default: now.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The world (YAML) or a bundle.
+    #[arg(long)]
+    world: PathBuf,
+    #[command(flatten)]
+    token: TokenArgs,
+    #[arg(long)]
+    at: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// An error that is the user's input: reported on one line, exit status 2.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("finegrain: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn engine(cli_component: &Option<PathBuf>) -> Result<EngineHost> {
+    match cli_component {
+        None => EngineHost::new(),
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            EngineHost::from_component(&bytes).with_context(|| format!("{}", path.display()))
+        }
+    }
+}
+
+fn at_or_now(at: &Option<String>) -> Result<Timestamp> {
+    match at {
+        None => Ok(time::now()),
+        Some(text) => time::parse_timestamp(text).map_err(|e| anyhow!("--at: {e}")),
+    }
+}
+
+fn load(host: &EngineHost, path: &Path) -> Result<(Authorizer, Option<world_file::WorldFile>)> {
+    let policy = finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?;
+    let authorizer = host.load(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok((authorizer, policy.file))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Bundle(BundleCommand::Build { world, output }) => bundle_build(&world, &output),
+        Command::Check(args) => check(&cli.component, &args, false),
+        Command::Explain(args) => check(&cli.component, &args, true),
+        Command::Test(args) => test(&cli.component, &args),
+        Command::Inspect(args) => inspect(&cli.component, &args),
+    }
+}
+
+fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
+    let policy = finegrain::load_policy(world).map_err(|e| anyhow!("{e}"))?;
+    if policy.file.is_none() {
+        bail!("{}: is already a bundle", world.display());
+    }
+    // Write beside the target and rename, so a failure never leaves half a bundle.
+    let tmp = output.with_extension(format!("tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(&policy.bundle).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, output));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        bail!("{}: cannot write: {e}", output.display());
+    }
+    println!(
+        "wrote {} ({} bytes, format {}, digest sha256:{})",
+        output.display(),
+        policy.bundle.len(),
+        finegrain_engine::bundle::FORMAT_VERSION,
+        finegrain::Bundle::digest_hex(&policy.bundle)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_header(text: &str) -> Result<(String, String)> {
+    let (name, value) = text.split_once(':').ok_or_else(|| anyhow!("--header {text:?}: write `Name: value`"))?;
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
+}
+
+fn build_request(args: &CheckArgs) -> Result<Request> {
+    let at = at_or_now(&args.at)?;
+    let token = args.token.token_ref()?;
+    let case_token = match &token {
+        Some(TokenRef::Name(n)) => world_file::CaseToken::Name(n.clone()),
+        Some(TokenRef::Secret(s)) => world_file::CaseToken::Secret(s.clone()),
+        None => world_file::CaseToken::None,
+    };
+    let query = match (&args.request, &args.permission) {
+        (Some(line), _) => {
+            let headers = args.header.iter().map(|h| parse_header(h)).collect::<Result<_>>()?;
+            world_file::parse_request_line(line, headers).map_err(|e| anyhow!("--request: {e}"))?
+        }
+        (None, Some(permission)) => world_file::CaseQuery::Permission {
+            permission: permission.clone(),
+            on: args.on.clone(),
+            ref_name: args.ref_name.clone(),
+            force: args.force,
+        },
+        (None, None) => bail!("give --request or --permission"),
+    };
+    let case = world_file::Case { name: String::new(), token: case_token, query, at: Some(at), expect_allow: true, reasons: Vec::new() };
+    Ok(scenario::case_request(&case, at))
+}
+
+fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result<ExitCode> {
+    let request = build_request(args)?;
+    let host = engine(component)?;
+    let (mut authorizer, _) = load(&host, &args.world)?;
+    let (decision, steps) = if explain {
+        let e = authorizer.explain(&request);
+        (e.decision, e.steps)
+    } else {
+        (authorizer.check_request(&request), Vec::new())
+    };
+    if args.json {
+        let value = if explain {
+            serde_json::json!({ "decision": decision, "steps": steps })
+        } else {
+            serde_json::to_value(&decision)?
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        for (i, step) in steps.iter().enumerate() {
+            println!("{:>2}. {step}", i + 1);
+        }
+        print_decision(&decision);
+    }
+    Ok(if decision.effect == Effect::Allow { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_decision(d: &Decision) {
+    println!("{}", if d.effect == Effect::Allow { "ALLOW" } else { "DENY" });
+    for r in &d.reasons {
+        println!("  {}: {}", r.code, r.detail);
+    }
+    if !d.required_permissions.is_empty() {
+        println!("  requires: {}", d.required_permissions.join(", "));
+        println!("  granted by: {}", d.accepted_permissions.join(", "));
+    }
+    if let Some(b) = d.boundary {
+        println!("  boundary: {}{}", b.name(), d.namespace.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+    }
+    println!("  revision: {}", d.revision);
+}
+
+fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
+    let default_at = at_or_now(&args.at)?;
+    let host = engine(component)?;
+    let (mut passed, mut failed) = (0, 0);
+    for path in &args.files {
+        let (mut authorizer, file) = load(&host, path)?;
+        let cases = file.map(|f| f.cases).unwrap_or_default();
+        if cases.is_empty() {
+            bail!("{}: no cases", path.display());
+        }
+        for outcome in scenario::run(&mut authorizer, &cases, default_at) {
+            if outcome.passed {
+                passed += 1;
+                println!("ok    {}", outcome.name);
+            } else {
+                failed += 1;
+                println!("FAIL  {}: expected {}, got {}", outcome.name, outcome.expected, scenario::summary(&outcome.decision));
+                for r in &outcome.decision.reasons {
+                    println!("        {}: {}", r.code, r.detail);
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> {
+    let at = at_or_now(&args.at)?;
+    let token = args.token.token_ref()?.ok_or_else(|| anyhow!("give --token or --token-name"))?;
+    let host = engine(component)?;
+    let (mut authorizer, _) = load(&host, &args.world)?;
+    let report = authorizer.inspect_token(&token, at)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("token {:?} of {} ({}, {})", report.name, report.user, report.kind, report.status);
+    if let Some(expires) = report.expires {
+        println!("  expires {}", time::format_timestamp(expires));
+    }
+    if !report.scopes.is_empty() {
+        println!("  scopes: {}", report.scopes.join(", "));
+    }
+    for entry in &report.access {
+        println!("  {} {}: {}", entry.boundary.name(), entry.namespace.as_deref().unwrap_or("-"), entry.permissions.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,557 @@
+//! The decision procedure (DESIGN §2): a request is allowed only if the token is
+//! valid, the token covers it, the user may do it, and branch protection allows
+//! it. Every request form is first reduced to a [`Target`]; the checks then run
+//! the same way for all of them.
+
+use finegrain_catalog::{Boundary, level};
+
+use crate::api::*;
+use crate::http::{self, HttpProblem, HttpTarget};
+use crate::permset::PermId;
+use crate::policy::{Access, NsKind, Policy, Standing, TokenRec, TokenRights};
+use crate::world::PushLevel;
+
+/// A step-by-step account, kept only when `explain` asks for one.
+pub struct Trace(Option<Vec<String>>);
+
+impl Trace {
+    pub fn off() -> Trace {
+        Trace(None)
+    }
+    pub fn on() -> Trace {
+        Trace(Some(Vec::new()))
+    }
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if let Some(steps) = &mut self.0 {
+            steps.push(line());
+        }
+    }
+    pub fn into_steps(self) -> Vec<String> {
+        self.0.unwrap_or_default()
+    }
+}
+
+/// How a legacy token's scopes are matched against the target.
+enum ScopeTest {
+    Endpoint(usize),
+    Git { push: bool },
+    Permissions,
+}
+
+/// One ref a request writes.
+struct RefWrite {
+    name: String,
+    create: Option<bool>,
+    delete: bool,
+    force: bool,
+}
+
+/// What a request asks for, in the engine's terms.
+struct Target {
+    label: String,
+    required: Vec<PermId>,
+    boundary: Boundary,
+    ns: Option<usize>,
+    scope_test: ScopeTest,
+    writes: Vec<RefWrite>,
+}
+
+/// A denial before the checks could run.
+struct Refusal(Code, String);
+
+/// The all-zero object id Git uses for "no object".
+fn is_null_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b == b'0')
+}
+
+/// `*` in a protected-ref name matches any run of characters.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let Some((first, rest)) = pattern.split_once('*') else {
+        return pattern == name;
+    };
+    let Some(mut remaining) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('*').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i == parts.len() - 1 {
+            return remaining.len() >= part.len() && remaining.ends_with(part);
+        }
+        match remaining.find(part) {
+            Some(at) => remaining = &remaining[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl Policy {
+    /// Decides any request.
+    pub fn decide(&self, request: &Request, trace: &mut Trace) -> Decision {
+        match request {
+            Request::Permission(r) => self.decide_permission(r, trace),
+            Request::Http(r) => self.decide_http(r, trace),
+            Request::Git(r) => self.decide_git(r, trace),
+        }
+    }
+
+    fn decide_permission(&self, r: &PermissionRequest, trace: &mut Trace) -> Decision {
+        trace.note(|| format!("request: permission {} on {}", r.permission, r.namespace.as_deref().unwrap_or("(no namespace)")));
+        let target = self.permission_target(r);
+        self.run(Some(&r.token), target, r.at, trace)
+    }
+
+    fn decide_git(&self, r: &GitRequest, trace: &mut Trace) -> Decision {
+        let push = matches!(r.service, GitService::ReceivePack(_));
+        trace.note(|| format!("request: git-{} {}", if push { "receive-pack" } else { "upload-pack" }, r.project));
+        let writes = match &r.service {
+            GitService::UploadPack => Vec::new(),
+            GitService::ReceivePack(updates) => updates
+                .iter()
+                .map(|u| RefWrite {
+                    name: u.name.clone(),
+                    create: if u.old_id.is_empty() { None } else { Some(is_null_id(&u.old_id)) },
+                    delete: is_null_id(&u.new_id),
+                    force: u.force,
+                })
+                .collect(),
+        };
+        let target = self.git_target(&r.project, push, writes);
+        self.run(Some(&r.token), target, r.at, trace)
+    }
+
+    fn decide_http(&self, r: &HttpRequest, trace: &mut Trace) -> Decision {
+        trace.note(|| format!("request: {} {}", r.method, redact_query(&r.path)));
+        let (target, query) = match http::parse_target(&r.method, &r.path) {
+            Ok(parsed) => parsed,
+            Err(HttpProblem::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
+            Err(HttpProblem::NotRouted(why)) => return self.refuse(Code::EndpointUnknown, why, trace),
+        };
+        let token = match (&r.token, http::find_token(&r.headers, query)) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Ok(Some(secret))) => Some(TokenRef::Secret(secret)),
+            (None, Ok(None)) => None,
+            (None, Err(why)) => return self.refuse(Code::MalformedRequest, why, trace),
+        };
+        let target = match target {
+            HttpTarget::Api { api_path } => self.api_target(&r.method, api_path),
+            HttpTarget::Git { project, push } => self.git_target(&project, push, Vec::new()),
+        };
+        self.run(token.as_ref(), target, r.at, trace)
+    }
+
+    fn refuse(&self, code: Code, detail: String, trace: &mut Trace) -> Decision {
+        trace.note(|| format!("denied: {detail}"));
+        self.decision(Effect::Deny, vec![reason(code, detail)], &[], None, None)
+    }
+
+    fn decision(&self, effect: Effect, reasons: Vec<Reason>, required: &[PermId], boundary: Option<Boundary>, ns: Option<usize>) -> Decision {
+        let mut accepted: Vec<&str> = required
+            .iter()
+            .flat_map(|p| &self.raw_to_assignable[usize::from(*p)])
+            .map(|a| self.catalog.assignable[*a].name.as_str())
+            .collect();
+        accepted.sort_unstable();
+        accepted.dedup();
+        Decision {
+            effect,
+            reasons,
+            required_permissions: required.iter().map(|p| self.perm_name(*p).to_owned()).collect(),
+            accepted_permissions: accepted.into_iter().map(str::to_owned).collect(),
+            boundary,
+            namespace: ns.map(|n| self.namespaces[n].path.clone()),
+            revision: self.world.revision,
+        }
+    }
+
+    pub fn perm_name(&self, id: PermId) -> &str {
+        &self.catalog.permissions[usize::from(id)].name
+    }
+
+    fn namespace_of_kind(&self, name: &str, kind: NsKind) -> Result<usize, Refusal> {
+        match self.lookup_namespace(name) {
+            Some(ns) if self.namespaces[ns].kind == kind => Ok(ns),
+            _ => {
+                let what = if kind == NsKind::Project { "project" } else { "group" };
+                Err(Refusal(Code::NamespaceUnknown, format!("no {what} {name:?}")))
+            }
+        }
+    }
+
+    fn api_target(&self, method: &str, api_path: &str) -> Result<Target, Refusal> {
+        let routed = self
+            .router
+            .route(method, api_path)
+            .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no endpoint {method} /api/v4{api_path}")))?;
+        let endpoint = &self.catalog.endpoints[routed.endpoint];
+        let ns = match (endpoint.boundary, routed.boundary_value) {
+            (Boundary::Project | Boundary::Group, Some(raw)) => {
+                let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+                let kind = if endpoint.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
+                Some(self.namespace_of_kind(&name, kind)?)
+            }
+            _ => None,
+        };
+        Ok(Target {
+            label: format!("{} /api/v4{}", endpoint.method, endpoint.path),
+            required: self.endpoint_perms[routed.endpoint].clone(),
+            boundary: endpoint.boundary,
+            ns,
+            scope_test: ScopeTest::Endpoint(routed.endpoint),
+            writes: Vec::new(),
+        })
+    }
+
+    fn git_target(&self, project: &str, push: bool, writes: Vec<RefWrite>) -> Result<Target, Refusal> {
+        let ns = self.namespace_of_kind(project, NsKind::Project)?;
+        let needed = if push { self.push_code } else { self.download_code };
+        let required = needed.ok_or_else(|| Refusal(Code::PermissionUnknown, "the catalog lacks the Git permissions".into()))?;
+        Ok(Target {
+            label: format!("git {}", if push { "push" } else { "fetch" }),
+            required: vec![required],
+            boundary: Boundary::Project,
+            ns: Some(ns),
+            scope_test: ScopeTest::Git { push },
+            writes,
+        })
+    }
+
+    fn permission_target(&self, r: &PermissionRequest) -> Result<Target, Refusal> {
+        let (required, boundaries): (Vec<PermId>, Vec<Boundary>) = if let Some(id) = self.perm_ids.get(&r.permission) {
+            (vec![*id], self.catalog.permissions[usize::from(*id)].boundaries.clone())
+        } else if let Some(a) = self.assignable_ids.get(&r.permission) {
+            (self.assignable_raw[*a].clone(), self.catalog.assignable[*a].boundaries.clone())
+        } else {
+            return Err(Refusal(Code::PermissionUnknown, format!("no permission {:?}", r.permission)));
+        };
+        let (ns, boundary) = match &r.namespace {
+            Some(name) => {
+                let ns = self
+                    .lookup_namespace(name)
+                    .filter(|ns| self.namespaces[*ns].kind != NsKind::Personal)
+                    .ok_or_else(|| Refusal(Code::NamespaceUnknown, format!("no group or project {name:?}")))?;
+                let boundary = if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
+                (Some(ns), boundary)
+            }
+            None if boundaries.contains(&Boundary::User) => (None, Boundary::User),
+            None => (None, Boundary::Instance),
+        };
+        let writes = match &r.ref_name {
+            Some(name) if self.push_code.is_some_and(|p| required.contains(&p)) => {
+                vec![RefWrite { name: name.clone(), create: None, delete: false, force: r.force }]
+            }
+            _ => Vec::new(),
+        };
+        Ok(Target {
+            label: format!("permission {}", r.permission),
+            required,
+            boundary,
+            ns,
+            scope_test: ScopeTest::Permissions,
+            writes,
+        })
+    }
+
+    /// Resolves the token and runs the checks.
+    fn run(&self, token: Option<&TokenRef>, target: Result<Target, Refusal>, at: Timestamp, trace: &mut Trace) -> Decision {
+        let token = match self.valid_token(token, at, trace) {
+            Ok(token) => token,
+            Err(Refusal(code, detail)) => return self.refuse(code, detail, trace),
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(Refusal(code, detail)) => return self.refuse(code, detail, trace),
+        };
+        trace.note(|| {
+            let names: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
+            format!(
+                "target: {} at the {} boundary{}; requires {}",
+                target.label,
+                target.boundary.name(),
+                target.ns.map(|n| format!(" of {}", self.namespaces[n].path)).unwrap_or_default(),
+                names.join(", ")
+            )
+        });
+
+        let mut reasons = Vec::new();
+        let decided = match self.token_covers(token, &target, at, trace) {
+            Ok(boundary) => Some(boundary),
+            Err(Refusal(code, detail)) => {
+                reasons.push(reason(code, detail));
+                None
+            }
+        };
+        if let Err(Refusal(code, detail)) = self.user_may(token.user, &target, at, trace) {
+            reasons.push(reason(code, detail));
+        }
+        if !target.writes.is_empty()
+            && let Some(ns) = target.ns
+        {
+            let standing = self.standing(token.user, ns, at);
+            for write in &target.writes {
+                reasons.extend(self.protection(ns, write, &standing, self.users[token.user].admin, trace));
+            }
+        }
+        let boundary = decided.or(Some(target.boundary));
+        if reasons.is_empty() {
+            trace.note(|| "allowed".to_owned());
+            let detail = format!("{} allowed at the {} boundary", target.label, boundary.map(|b| b.name()).unwrap_or("-"));
+            self.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &target.required, boundary, target.ns)
+        } else {
+            trace.note(|| "denied".to_owned());
+            self.decision(Effect::Deny, reasons, &target.required, boundary, target.ns)
+        }
+    }
+
+    /// Step 1: the token exists, is live, and its user is active.
+    fn valid_token(&self, token: Option<&TokenRef>, at: Timestamp, trace: &mut Trace) -> Result<&TokenRec, Refusal> {
+        let index = match token {
+            None => return Err(Refusal(Code::TokenMissing, "the request carries no token".into())),
+            Some(TokenRef::Secret(secret) | TokenRef::Name(secret)) if secret.is_empty() => {
+                return Err(Refusal(Code::TokenMissing, "the request carries an empty token".into()));
+            }
+            Some(TokenRef::Secret(secret)) => self.token_by_digest.get(&crate::world::secret_digest(secret)),
+            Some(TokenRef::Name(name)) => self.token_by_name.get(name),
+        };
+        let token = &self.tokens[*index.ok_or_else(|| Refusal(Code::TokenUnknown, "no such token".into()))?];
+        let user = &self.users[token.user];
+        trace.note(|| format!("token: {:?} of user {:?}", token.name, user.username));
+        if token.revoked {
+            return Err(Refusal(Code::TokenRevoked, format!("token {:?} is revoked", token.name)));
+        }
+        if let Some(expires) = token.expires
+            && expires <= at
+        {
+            return Err(Refusal(Code::TokenExpired, format!("token {:?} expired at {expires}", token.name)));
+        }
+        if !user.active {
+            return Err(Refusal(Code::UserInactive, format!("user {:?} is blocked", user.username)));
+        }
+        Ok(token)
+    }
+
+    /// Step 2: the token's scopes or grants cover the target. Returns the
+    /// boundary at which access was granted.
+    fn token_covers(&self, token: &TokenRec, target: &Target, at: Timestamp, trace: &mut Trace) -> Result<Boundary, Refusal> {
+        match &token.rights {
+            TokenRights::Legacy(scopes) => {
+                let covering = scopes.iter().find(|s| {
+                    let scope = &self.catalog.legacy_scopes[**s];
+                    match target.scope_test {
+                        ScopeTest::Endpoint(e) => scope.covers_endpoint(&self.catalog.endpoints[e]),
+                        ScopeTest::Git { push } => if push { scope.git_push } else { scope.git_fetch },
+                        ScopeTest::Permissions => self.scope_perms[**s].contains_all(&target.required),
+                    }
+                });
+                match covering {
+                    Some(s) => {
+                        trace.note(|| format!("token: legacy scope {} covers it", self.catalog.legacy_scopes[*s].name));
+                        Ok(target.boundary)
+                    }
+                    None => {
+                        let names: Vec<&str> = scopes.iter().map(|s| self.catalog.legacy_scopes[*s].name.as_str()).collect();
+                        trace.note(|| format!("token: legacy scopes [{}] do not cover it", names.join(", ")));
+                        Err(Refusal(Code::TokenLacksPermission, format!("legacy scopes [{}] do not cover {}", names.join(", "), target.label)))
+                    }
+                }
+            }
+            TokenRights::FineGrained(grants) => self.grants_cover(token, grants, target, at, trace),
+        }
+    }
+
+    fn grants_cover(
+        &self,
+        token: &TokenRec,
+        grants: &[crate::policy::GrantRec],
+        target: &Target,
+        at: Timestamp,
+        trace: &mut Trace,
+    ) -> Result<Boundary, Refusal> {
+        // (boundary, does this grant cover the target at that boundary?)
+        let levels: Vec<(Boundary, Box<dyn Fn(&Access) -> bool + '_>)> = match (target.boundary, target.ns) {
+            (Boundary::Project | Boundary::Group, Some(ns)) => {
+                let own = if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
+                let user = token.user;
+                let direct = move |a: &Access| match a {
+                    Access::PersonalProjects => own == Boundary::Project && self.namespaces[ns].personal_owner == Some(user),
+                    Access::AllMemberships => self.can_access(user, ns, at),
+                    Access::Selected(ids) => ids.contains(&ns),
+                    Access::User | Access::Instance => false,
+                };
+                let above = move |a: &Access| match a {
+                    Access::Selected(ids) => self.ancestry(ns).skip(1).any(|n| ids.contains(&n)),
+                    _ => false,
+                };
+                if own == Boundary::Project {
+                    vec![(Boundary::Project, Box::new(direct)), (Boundary::Group, Box::new(above))]
+                } else {
+                    vec![(Boundary::Group, Box::new(move |a: &Access| direct(a) || above(a)))]
+                }
+            }
+            (Boundary::User, _) => vec![(Boundary::User, Box::new(|a: &Access| matches!(a, Access::User)))],
+            _ => vec![(Boundary::Instance, Box::new(|a: &Access| matches!(a, Access::Instance)))],
+        };
+        let mut covered_somewhere = false;
+        for (boundary, covers) in &levels {
+            let mut granted = crate::permset::PermSet::default();
+            let mut any = false;
+            for grant in grants.iter().filter(|g| covers(&g.access)) {
+                granted.union_with(&grant.raw);
+                any = true;
+            }
+            if !any {
+                continue;
+            }
+            covered_somewhere = true;
+            if granted.contains_all(&target.required) {
+                trace.note(|| format!("token: a grant at the {} boundary holds every required permission", boundary.name()));
+                return Ok(*boundary);
+            }
+            trace.note(|| {
+                let missing: Vec<&str> = target.required.iter().filter(|p| !granted.contains(**p)).map(|p| self.perm_name(*p)).collect();
+                format!("token: grants at the {} boundary lack {}", boundary.name(), missing.join(", "))
+            });
+        }
+        if covered_somewhere {
+            let missing: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
+            Err(Refusal(Code::TokenLacksPermission, format!("the token's grants do not include all of {}", missing.join(", "))))
+        } else {
+            let place = target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());
+            trace.note(|| format!("token: no grant covers {place}"));
+            Err(Refusal(Code::ScopeExcludesNamespace, format!("no grant of token {:?} covers {place}", token.name)))
+        }
+    }
+
+    /// Step 3: the user holds every required permission (a token never exceeds
+    /// its user).
+    fn user_may(&self, user: usize, target: &Target, at: Timestamp, trace: &mut Trace) -> Result<(), Refusal> {
+        let missing: Vec<&str> = target
+            .required
+            .iter()
+            .filter(|p| !self.user_holds(user, **p, target.ns, at))
+            .map(|p| self.perm_name(*p))
+            .collect();
+        let username = &self.users[user].username;
+        let role = || match target.ns {
+            Some(ns) => {
+                let standing = self.standing(user, ns, at);
+                let abilities: Vec<&str> = standing.abilities.iter().map(|a| self.catalog.abilities[*a].name.as_str()).collect();
+                let crud: Vec<String> = standing.crud.iter().map(|(r, v)| format!("{r}:{}", v.name())).collect();
+                format!(
+                    "{} in {}{}{}",
+                    finegrain_catalog::role_name(standing.level),
+                    self.namespaces[ns].path,
+                    if abilities.is_empty() { String::new() } else { format!(", abilities [{}]", abilities.join(", ")) },
+                    if crud.is_empty() { String::new() } else { format!(", verbs [{}]", crud.join(", ")) },
+                )
+            }
+            None => if self.users[user].admin { "instance admin".to_owned() } else { "signed-in user".to_owned() },
+        };
+        if missing.is_empty() {
+            trace.note(|| format!("user: {username:?} ({}) holds every required permission", role()));
+            Ok(())
+        } else {
+            let detail = format!("user {username:?} ({}) lacks {}", role(), missing.join(", "));
+            trace.note(|| format!("user: {detail}"));
+            Err(Refusal(Code::UserLacksAbility, detail))
+        }
+    }
+
+    /// Step 4: default conditions and ref protection for one written ref.
+    fn protection(&self, ns: usize, write: &RefWrite, standing: &Standing, admin: bool, trace: &mut Trace) -> Vec<Reason> {
+        let project = &self.namespaces[ns];
+        let may = |level: PushLevel| match level {
+            PushLevel::NoOne => false,
+            PushLevel::Developer => standing.push_level() >= level::DEVELOPER,
+            PushLevel::Maintainer => standing.push_level() >= level::MAINTAINER,
+            PushLevel::Admin => admin,
+        };
+        let mut reasons = Vec::new();
+        if let Some(tag) = write.name.strip_prefix("refs/tags/") {
+            let rules: Vec<_> = project.protected_tags.iter().filter(|r| glob_match(&r.name, tag)).collect();
+            if rules.is_empty() {
+                trace.note(|| format!("protection: tag {tag} is not protected"));
+                return reasons;
+            }
+            let creating = write.create.unwrap_or(true) && !write.delete;
+            if !creating {
+                reasons.push(reason(Code::TagProtected, format!("protected tag {tag} cannot be moved or deleted")));
+            } else if !rules.iter().any(|r| may(r.create)) {
+                reasons.push(reason(Code::TagProtected, format!("creating protected tag {tag} needs a higher role")));
+            }
+            trace.note(|| format!("protection: tag {tag} is protected; {}", if reasons.is_empty() { "creation allowed" } else { "refused" }));
+            return reasons;
+        }
+        let branch = write.name.strip_prefix("refs/heads/").unwrap_or(&write.name);
+        let rules: Vec<_> = project.protected_branches.iter().filter(|r| glob_match(&r.name, branch)).collect();
+        if rules.is_empty() {
+            trace.note(|| format!("protection: branch {branch} is not protected{}", if write.force { "; force push allowed to writers" } else { "" }));
+            return reasons;
+        }
+        if write.delete {
+            reasons.push(reason(Code::BranchProtected, format!("protected branch {branch} cannot be deleted by a push")));
+        } else if !rules.iter().any(|r| may(r.push)) {
+            let levels: Vec<&str> = rules.iter().map(|r| r.push.name()).collect();
+            reasons.push(reason(Code::BranchProtected, format!("pushing to protected branch {branch} needs push level {}", levels.join(" or "))));
+        }
+        if write.force && !rules.iter().all(|r| r.allow_force_push) {
+            reasons.push(reason(Code::ForcePushForbidden, format!("no role may force-push protected branch {branch}; its protection does not allow it")));
+        }
+        trace.note(|| {
+            format!(
+                "protection: branch {branch} matches {}; {}",
+                rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+                if reasons.is_empty() { "the push is allowed" } else { "the push is refused" }
+            )
+        });
+        reasons
+    }
+}
+
+fn reason(code: Code, detail: String) -> Reason {
+    Reason { code: code.as_str().to_owned(), detail }
+}
+
+/// The path with any `private_token` value hidden, for traces.
+fn redact_query(path: &str) -> String {
+    match path.split_once('?') {
+        None => path.to_owned(),
+        Some((p, query)) => {
+            let parts: Vec<String> = query
+                .split('&')
+                .map(|kv| if kv.starts_with("private_token=") { "private_token=[redacted]".to_owned() } else { kv.to_owned() })
+                .collect();
+            format!("{p}?{}", parts.join("&"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_patterns_match_like_protected_branch_wildcards() {
+        assert!(glob_match("main", "main"));
+        assert!(!glob_match("main", "main2"));
+        assert!(glob_match("release/*", "release/1.0"));
+        assert!(glob_match("release/*", "release/1.0/hotfix"));
+        assert!(!glob_match("release/*", "releases/1.0"));
+        assert!(glob_match("*-stable", "13-stable"));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("a*b*c", "aXXcYYb"));
+        assert!(glob_match("*", "anything"));
+    }
+
+    #[test]
+    fn secrets_in_the_query_are_redacted_in_traces() {
+        assert_eq!(redact_query("/api/v4/user?private_token=glpat-x&a=1"), "/api/v4/user?private_token=[redacted]&a=1");
+    }
+
+    #[test]
+    fn null_ids() {
+        assert!(is_null_id("0000000000000000000000000000000000000000"));
+        assert!(!is_null_id(""));
+        assert!(!is_null_id("00a0"));
+    }
+}

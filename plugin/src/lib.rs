@@ -1,0 +1,153 @@
+//! The finegrain engine: decides whether an access token may do something.
+//!
+//! [`Authorizer`] is the whole public surface: load a policy bundle, then ask
+//! permission-shaped, HTTP-shaped and Git-shaped questions, in batches if you
+//! like, explain a decision, list what a token can do, and apply incremental
+//! updates. The same code runs natively (tests, benchmarks, the host's bundle
+//! builder) and inside the WebAssembly component (`component.rs`, wasm32 only).
+//!
+//! The engine fails closed: every question gets a [`Decision`], and anything it
+//! cannot decide is a deny with a reason.
+
+pub mod api;
+pub mod bundle;
+mod eval;
+pub mod http;
+mod inspect;
+mod permset;
+mod policy;
+mod router;
+pub mod world;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use api::*;
+pub use bundle::Bundle;
+pub use finegrain_catalog as catalog;
+
+use eval::Trace;
+use policy::Policy;
+
+/// A loaded policy, ready to answer.
+pub struct Authorizer {
+    policy: Policy,
+}
+
+impl Authorizer {
+    /// Decodes, validates and compiles a bundle.
+    pub fn load(bundle: &[u8]) -> Result<Authorizer, String> {
+        Ok(Authorizer { policy: Policy::from_bytes(bundle)? })
+    }
+
+    /// Compiles a bundle already in memory. Errors name the offending item as
+    /// `section[index].field: problem`.
+    pub fn from_bundle(bundle: Bundle) -> Result<Authorizer, String> {
+        Ok(Authorizer { policy: Policy::new(bundle.catalog, bundle.world)? })
+    }
+
+    /// Decides a permission-shaped request.
+    pub fn check(&self, request: &PermissionRequest) -> Decision {
+        self.policy.decide(&Request::Permission(request.clone()), &mut Trace::off())
+    }
+
+    /// Decides an HTTP request.
+    pub fn check_http(&self, request: &HttpRequest) -> Decision {
+        self.policy.decide(&Request::Http(request.clone()), &mut Trace::off())
+    }
+
+    /// Decides a Git request.
+    pub fn check_git(&self, request: &GitRequest) -> Decision {
+        self.policy.decide(&Request::Git(request.clone()), &mut Trace::off())
+    }
+
+    /// Decides any request.
+    pub fn check_request(&self, request: &Request) -> Decision {
+        self.policy.decide(request, &mut Trace::off())
+    }
+
+    /// Decides many requests, in order.
+    pub fn check_batch(&self, requests: &[Request]) -> Vec<Decision> {
+        requests.iter().map(|r| self.check_request(r)).collect()
+    }
+
+    /// Decides a request and tells how.
+    pub fn explain(&self, request: &Request) -> Explanation {
+        let mut trace = Trace::on();
+        let decision = self.policy.decide(request, &mut trace);
+        Explanation { decision, steps: trace.into_steps() }
+    }
+
+    /// What a token may do at time `at`, per namespace (token ∩ user).
+    pub fn inspect_token(&self, token: &TokenRef, at: Timestamp) -> Result<TokenReport, String> {
+        self.policy.inspect(token, at)
+    }
+
+    /// Applies updates all together or not at all; returns the new revision.
+    ///
+    /// The world is rebuilt and revalidated from scratch, so an update can never
+    /// leave the policy in a state a bundle could not describe.
+    pub fn apply(&mut self, updates: &[Update]) -> Result<u64, String> {
+        let mut world = self.policy.world.clone();
+        for (i, update) in updates.iter().enumerate() {
+            apply_one(&mut world, update).map_err(|e| format!("update {i}: {e}"))?;
+        }
+        world.revision += 1;
+        let policy = Policy::new(self.policy.catalog.clone(), world).map_err(|e| format!("update rejected: {e}"))?;
+        self.policy = policy;
+        Ok(self.policy.world.revision)
+    }
+
+    /// The policy revision.
+    pub fn revision(&self) -> u64 {
+        self.policy.world.revision
+    }
+
+    /// The world as currently loaded (after updates).
+    pub fn world(&self) -> &world::World {
+        &self.policy.world
+    }
+
+    /// The catalog the policy was built with.
+    pub fn catalog(&self) -> &catalog::Catalog {
+        &self.policy.catalog
+    }
+}
+
+fn apply_one(world: &mut world::World, update: &Update) -> Result<(), String> {
+    match update {
+        Update::AddToken(token) => {
+            let digest: [u8; 32] =
+                token.digest.as_slice().try_into().map_err(|_| "a token digest must be 32 bytes (SHA-256)".to_owned())?;
+            world.tokens.push(world::Token {
+                name: token.name.clone(),
+                user: token.user.clone(),
+                digest,
+                kind: token.kind.clone(),
+                expires: token.expires,
+                revoked: false,
+            });
+        }
+        Update::RevokeToken(name) => {
+            let token = world.tokens.iter_mut().find(|t| &t.name == name).ok_or_else(|| format!("no token {name:?}"))?;
+            token.revoked = true;
+        }
+        Update::AddMembership(m) => {
+            world.members.retain(|x| !(x.user == m.user && x.namespace == m.namespace));
+            world.members.push(world::Member {
+                user: m.user.clone(),
+                namespace: m.namespace.clone(),
+                role: m.role.clone(),
+                expires: m.expires,
+            });
+        }
+        Update::RemoveMembership(user, namespace) => {
+            let before = world.members.len();
+            world.members.retain(|x| !(&x.user == user && &x.namespace == namespace));
+            if world.members.len() == before {
+                return Err(format!("{user:?} has no membership in {namespace:?}"));
+            }
+        }
+    }
+    Ok(())
+}
