@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a permission or a token grant applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Boundary {
     Project,
     Group,

@@ -145,7 +145,8 @@ impl Policy {
         self.decision(Effect::Deny, vec![reason(code, detail)], &[], None, None)
     }
 
-    fn decision(&self, effect: Effect, reasons: Vec<Reason>, required: &[PermId], boundary: Option<Boundary>, ns: Option<usize>) -> Decision {
+    /// The assignable permissions containing any of `required`, sorted.
+    fn accepted(&self, required: &[PermId]) -> Vec<&str> {
         let mut accepted: Vec<&str> = required
             .iter()
             .flat_map(|p| &self.raw_to_assignable[usize::from(*p)])
@@ -153,6 +154,11 @@ impl Policy {
             .collect();
         accepted.sort_unstable();
         accepted.dedup();
+        accepted
+    }
+
+    fn decision(&self, effect: Effect, reasons: Vec<Reason>, required: &[PermId], boundary: Option<Boundary>, ns: Option<usize>) -> Decision {
+        let accepted = self.accepted(required);
         Decision {
             effect,
             reasons,
@@ -272,6 +278,8 @@ impl Policy {
                 names.join(", ")
             )
         });
+
+        trace.note(|| format!("expansion: assignable permissions that grant them: {}", self.accepted(&target.required).join(", ")));
 
         let mut reasons = Vec::new();
         let decided = match self.token_covers(token, &target, at, trace) {
