@@ -1,1 +1,88 @@
-fn main(){}
+//! The same checks through the WebAssembly component and through the native
+//! engine, side by side in one run: the ratio is the cost of the sandbox.
+//!
+//!     cargo bench -p finegrain-benches
+//!
+//! Each group holds a `native` and a `component` measurement of one request
+//! shape over the example world (`examples/acme.yaml`).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use finegrain::api::*;
+
+const AT: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
+
+fn requests() -> Vec<(&'static str, Request)> {
+    vec![
+        (
+            "permission",
+            Request::Permission(PermissionRequest {
+                token: TokenRef::Secret("glpat-alice-ci-secret".into()),
+                permission: "read_branch".into(),
+                namespace: Some("acme/platform/api".into()),
+                ref_name: None,
+                force: false,
+                at: AT,
+            }),
+        ),
+        (
+            "http",
+            Request::Http(HttpRequest {
+                token: None,
+                method: "GET".into(),
+                path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=20".into(),
+                headers: vec![("PRIVATE-TOKEN".into(), "glpat-alice-ci-secret".into())],
+                at: AT,
+            }),
+        ),
+        (
+            "git_push_protected",
+            Request::Git(GitRequest {
+                token: TokenRef::Secret("glpat-alice-push".into()),
+                project: "acme/platform/api".into(),
+                service: GitService::ReceivePack(vec![RefUpdate {
+                    old_id: "1".repeat(40),
+                    new_id: "2".repeat(40),
+                    name: "refs/heads/main".into(),
+                    force: false,
+                }]),
+                at: AT,
+            }),
+        ),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/acme.yaml");
+    let policy = finegrain::load_policy(&world).expect("example world");
+    let native = finegrain_engine::Authorizer::load(&policy.bundle).expect("native load");
+    let host = finegrain::runtime::EngineHost::new().expect("component compiles");
+    let mut component = host.load(&policy.bundle).expect("component load");
+
+    for (name, request) in requests() {
+        assert_eq!(native.check_request(&request), component.check_request(&request), "{name}");
+        let mut group = c.benchmark_group(name);
+        group.bench_function("native", |b| b.iter(|| black_box(native.check_request(black_box(&request)))));
+        group.bench_function("component", |b| b.iter(|| black_box(component.check_request(black_box(&request)))));
+        group.finish();
+    }
+
+    // One hundred mixed checks: a native loop against one batch call.
+    let batch: Vec<Request> = requests().into_iter().map(|(_, r)| r).cycle().take(100).collect();
+    let mut group = c.benchmark_group("batch_100");
+    group.bench_function("native", |b| b.iter(|| black_box(native.check_batch(black_box(&batch)))));
+    group.bench_function("component", |b| b.iter(|| black_box(component.check_batch(black_box(&batch)))));
+    group.finish();
+
+    let mut group = c.benchmark_group("load_bundle");
+    group.sample_size(20);
+    group
+        .bench_function("native", |b| b.iter(|| black_box(finegrain_engine::Authorizer::load(&policy.bundle).is_ok())));
+    group.bench_function("component", |b| b.iter(|| black_box(host.load(&policy.bundle).is_ok())));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

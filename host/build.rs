@@ -13,7 +13,9 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir.parent().expect("workspace root").to_path_buf();
-    for watched in ["plugin/src", "plugin/Cargo.toml", "catalog/src", "catalog/data", "catalog/Cargo.toml", "wit", "Cargo.lock"] {
+    for watched in
+        ["plugin/src", "plugin/Cargo.toml", "catalog/src", "catalog/data", "catalog/Cargo.toml", "wit", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 
@@ -22,7 +24,17 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["build", "--locked", "-p", "finegrain-engine", "--lib", "--profile", "guest", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "finegrain-engine",
+            "--lib",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // Host-side flags (clippy, coverage, a wrapper) must not leak into the wasm build.

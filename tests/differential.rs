@@ -52,7 +52,8 @@ const NAMESPACES: &[&str] = &[
     "alice",
 ];
 
-const PARAM_VALUES: &[&str] = &["main", "1", "42", "feature%2Flogin", "README.md", "src%2Flib.rs", "v1.0", "deadbeef", "%00", "..", ""];
+const PARAM_VALUES: &[&str] =
+    &["main", "1", "42", "feature%2Flogin", "README.md", "src%2Flib.rs", "v1.0", "deadbeef", "%00", "..", ""];
 
 const REFS: &[&str] = &[
     "refs/heads/main",
@@ -98,7 +99,13 @@ fn mutate(rng: &mut Rng, path: String) -> String {
     }
 }
 
-fn generate(rng: &mut Rng, tokens: &[String], secrets: &[String], endpoints: &[(String, String)], permissions: &[String]) -> Request {
+fn generate(
+    rng: &mut Rng,
+    tokens: &[String],
+    secrets: &[String],
+    endpoints: &[(String, String)],
+    permissions: &[String],
+) -> Request {
     let at = EXAMPLE_TIME + (rng.below(3) as i64 - 1) * 200 * 86_400;
     let token = if rng.chance(50) {
         TokenRef::Name(rng.pick(tokens).clone())
@@ -138,8 +145,18 @@ fn generate(rng: &mut Rng, tokens: &[String], secrets: &[String], endpoints: &[(
                 GitService::ReceivePack(
                     (0..count)
                         .map(|_| RefUpdate {
-                            old_id: (*rng.pick(&["", "0000000000000000000000000000000000000000", "1111111111111111111111111111111111111111"])).to_owned(),
-                            new_id: (*rng.pick(&["", "0000000000000000000000000000000000000000", "2222222222222222222222222222222222222222"])).to_owned(),
+                            old_id: (*rng.pick(&[
+                                "",
+                                "0000000000000000000000000000000000000000",
+                                "1111111111111111111111111111111111111111",
+                            ]))
+                            .to_owned(),
+                            new_id: (*rng.pick(&[
+                                "",
+                                "0000000000000000000000000000000000000000",
+                                "2222222222222222222222222222222222222222",
+                            ]))
+                            .to_owned(),
                             name: (*rng.pick(REFS)).to_owned(),
                             force: rng.chance(30),
                         })
@@ -171,7 +188,13 @@ fn native_and_component_agree_on_every_example_case() {
         let mut component = host().load(&policy.bundle).unwrap();
         for case in &policy.file.unwrap().cases {
             let request = scenario::case_request(case, EXAMPLE_TIME);
-            assert_eq!(native.check_request(&request), component.check_request(&request), "{}: {}", path.display(), case.name);
+            assert_eq!(
+                native.check_request(&request),
+                component.check_request(&request),
+                "{}: {}",
+                path.display(),
+                case.name
+            );
             assert_eq!(native.explain(&request), component.explain(&request), "{}: {}", path.display(), case.name);
         }
     }
@@ -195,7 +218,8 @@ fn native_and_component_agree_on_ten_thousand_generated_requests() {
         .collect();
     assert!(secrets.len() >= 15, "found {} secrets", secrets.len());
     let catalog = native.catalog();
-    let endpoints: Vec<(String, String)> = catalog.endpoints.iter().map(|e| (e.method.clone(), e.path.clone())).collect();
+    let endpoints: Vec<(String, String)> =
+        catalog.endpoints.iter().map(|e| (e.method.clone(), e.path.clone())).collect();
     let permissions: Vec<String> = catalog
         .permissions
         .iter()
@@ -205,7 +229,8 @@ fn native_and_component_agree_on_ten_thousand_generated_requests() {
         .collect();
 
     let mut rng = Rng(0x5eed_f1e9_a1b2_c3d4);
-    let requests: Vec<Request> = (0..10_000).map(|_| generate(&mut rng, &tokens, &secrets, &endpoints, &permissions)).collect();
+    let requests: Vec<Request> =
+        (0..10_000).map(|_| generate(&mut rng, &tokens, &secrets, &endpoints, &permissions)).collect();
     let mut allowed = 0;
     let mut codes = std::collections::BTreeMap::new();
     for chunk in requests.chunks(500) {

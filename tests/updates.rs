@@ -50,7 +50,12 @@ fn an_added_token_and_membership_authorize_at_once() {
     let decision = authz.check_http(&list_branches("glpat-erin-new"));
     assert!(decision.has_reason("user_lacks_ability"), "{decision:?}");
 
-    let membership = MembershipUpdate { user: "erin".into(), namespace: "acme/platform".into(), role: "reporter".into(), expires: None };
+    let membership = MembershipUpdate {
+        user: "erin".into(),
+        namespace: "acme/platform".into(),
+        role: "reporter".into(),
+        expires: None,
+    };
     assert_eq!(authz.apply(&[Update::AddMembership(membership)]).unwrap(), 2);
     assert_eq!(authz.check_http(&list_branches("glpat-erin-new")).effect, Effect::Allow);
 
@@ -63,7 +68,12 @@ fn a_rejected_update_changes_nothing() {
     let mut authz = authorizer();
     let bad = [
         Update::RevokeToken("alice-ci".into()),
-        Update::AddMembership(MembershipUpdate { user: "nobody".into(), namespace: "acme".into(), role: "guest".into(), expires: None }),
+        Update::AddMembership(MembershipUpdate {
+            user: "nobody".into(),
+            namespace: "acme".into(),
+            role: "guest".into(),
+            expires: None,
+        }),
     ];
     let error = authz.apply(&bad).unwrap_err().to_string();
     assert!(error.contains("unknown user \"nobody\""), "{error}");
@@ -73,7 +83,13 @@ fn a_rejected_update_changes_nothing() {
 
     let error = authz.apply(&[Update::RevokeToken("no-such-token".into())]).unwrap_err().to_string();
     assert_eq!(error, "update 0: no token \"no-such-token\"");
-    let short_digest = NewToken { name: "x".into(), user: "erin".into(), digest: vec![1, 2, 3], kind: TokenKind::Legacy(vec!["api".into()]), expires: None };
+    let short_digest = NewToken {
+        name: "x".into(),
+        user: "erin".into(),
+        digest: vec![1, 2, 3],
+        kind: TokenKind::Legacy(vec!["api".into()]),
+        expires: None,
+    };
     assert!(authz.apply(&[Update::AddToken(short_digest)]).is_err());
     assert_eq!(authz.revision().unwrap(), 0);
 }
@@ -95,7 +111,10 @@ fn a_bad_replacement_bundle_leaves_the_running_policy() {
 fn token_introspection_is_token_and_user() {
     let mut authz = authorizer();
     let report = authz.inspect_token(&TokenRef::Name("carol-mr".into()), EXAMPLE_TIME).unwrap();
-    assert_eq!((report.kind.as_str(), report.status.as_str(), report.user.as_str()), ("fine_grained", "active", "carol"));
+    assert_eq!(
+        (report.kind.as_str(), report.status.as_str(), report.user.as_str()),
+        ("fine_grained", "active", "carol")
+    );
     let api = report.access.iter().find(|e| e.namespace.as_deref() == Some("acme/platform/api")).expect("api entry");
     assert_eq!(api.boundary, Boundary::Project);
     // The token selects create_merge_request, but carol's view verb does not give it.

@@ -42,7 +42,8 @@ impl Catalog {
     pub fn from_dir(dir: &std::path::Path) -> Result<Catalog, CatalogError> {
         Catalog::from_sources(|file| {
             let path = dir.join(file);
-            std::fs::read_to_string(&path).map_err(|err| CatalogError::new(path.display().to_string(), 0, err.to_string()))
+            std::fs::read_to_string(&path)
+                .map_err(|err| CatalogError::new(path.display().to_string(), 0, err.to_string()))
         })
     }
 }

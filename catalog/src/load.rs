@@ -128,7 +128,8 @@ impl Catalog {
     /// permission an endpoint needs can be granted by some assignable permission,
     /// and endpoints agree with their permissions' boundaries.
     pub fn validate(&self) -> Result<(), CatalogError> {
-        let err = |file: &str, line: usize, message: String| CatalogError::new(format!("catalog/data/{file}"), line, message);
+        let err =
+            |file: &str, line: usize, message: String| CatalogError::new(format!("catalog/data/{file}"), line, message);
 
         let mut permissions: HashMap<&str, &Permission> = HashMap::new();
         for (i, p) in self.permissions.iter().enumerate() {
@@ -149,7 +150,11 @@ impl Catalog {
         }
         for (i, (alias, canonical)) in self.ability_aliases.iter().enumerate() {
             if !abilities.contains(canonical.as_str()) {
-                return Err(err("ability_aliases.tsv", i + 2, format!("alias {alias:?} points to unknown ability {canonical:?}")));
+                return Err(err(
+                    "ability_aliases.tsv",
+                    i + 2,
+                    format!("alias {alias:?} points to unknown ability {canonical:?}"),
+                ));
             }
         }
 
@@ -157,11 +162,19 @@ impl Catalog {
         let mut assignable_names: HashSet<&str> = HashSet::new();
         for (i, a) in self.assignable.iter().enumerate() {
             if !assignable_names.insert(&a.name) {
-                return Err(err("assignable.tsv", i + 2, format!("assignable permission {:?} is defined twice", a.name)));
+                return Err(err(
+                    "assignable.tsv",
+                    i + 2,
+                    format!("assignable permission {:?} is defined twice", a.name),
+                ));
             }
             for raw in &a.raw_permissions {
                 if !permissions.contains_key(raw.as_str()) {
-                    return Err(err("assignable.tsv", i + 2, format!("{:?} expands to unknown permission {raw:?}", a.name)));
+                    return Err(err(
+                        "assignable.tsv",
+                        i + 2,
+                        format!("{:?} expands to unknown permission {raw:?}", a.name),
+                    ));
                 }
                 granted.insert(raw);
             }
@@ -178,26 +191,51 @@ impl Catalog {
             }
             for name in &e.permissions {
                 let Some(p) = permissions.get(name.as_str()) else {
-                    return Err(err("endpoints.tsv", line, format!("{} {} requires unknown permission {name:?}", e.method, e.path)));
-                };
-                if !granted.contains(name.as_str()) {
-                    return Err(err("endpoints.tsv", line, format!("permission {name:?} is not granted by any assignable permission")));
-                }
-                if !p.boundaries.is_empty() && !p.boundaries.contains(&e.boundary) && !boundary_nests(e.boundary, &p.boundaries) {
                     return Err(err(
                         "endpoints.tsv",
                         line,
-                        format!("{} {} is a {} endpoint but {name:?} applies only at {:?}", e.method, e.path, e.boundary.name(), p.boundaries),
+                        format!("{} {} requires unknown permission {name:?}", e.method, e.path),
+                    ));
+                };
+                if !granted.contains(name.as_str()) {
+                    return Err(err(
+                        "endpoints.tsv",
+                        line,
+                        format!("permission {name:?} is not granted by any assignable permission"),
+                    ));
+                }
+                if !p.boundaries.is_empty()
+                    && !p.boundaries.contains(&e.boundary)
+                    && !boundary_nests(e.boundary, &p.boundaries)
+                {
+                    return Err(err(
+                        "endpoints.tsv",
+                        line,
+                        format!(
+                            "{} {} is a {} endpoint but {name:?} applies only at {:?}",
+                            e.method,
+                            e.path,
+                            e.boundary.name(),
+                            p.boundaries
+                        ),
                     ));
                 }
             }
             let param_needed = matches!(e.boundary, Boundary::Project | Boundary::Group);
             match (&e.boundary_param, param_needed) {
                 (None, true) => {
-                    return Err(err("endpoints.tsv", line, format!("{} {} names no {} parameter", e.method, e.path, e.boundary.name())));
+                    return Err(err(
+                        "endpoints.tsv",
+                        line,
+                        format!("{} {} names no {} parameter", e.method, e.path, e.boundary.name()),
+                    ));
                 }
                 (Some(param), _) if !e.path.split('/').any(|s| s == format!(":{param}")) => {
-                    return Err(err("endpoints.tsv", line, format!("boundary parameter {param:?} is not in the path {}", e.path)));
+                    return Err(err(
+                        "endpoints.tsv",
+                        line,
+                        format!("boundary parameter {param:?} is not in the path {}", e.path),
+                    ));
                 }
                 _ => {}
             }
@@ -233,14 +271,25 @@ fn parse_crud(row: &Row) -> Result<Option<(String, CrudVerb)>, CatalogError> {
     if cell.is_empty() {
         return Ok(None);
     }
-    let (resource, verb) = cell.split_once(':').ok_or_else(|| row.error(format!("`crud` must be resource:verb, not {cell:?}")))?;
+    let (resource, verb) =
+        cell.split_once(':').ok_or_else(|| row.error(format!("`crud` must be resource:verb, not {cell:?}")))?;
     let verb = CrudVerb::parse(verb).ok_or_else(|| row.error(format!("unknown CRUD verb {verb:?}")))?;
     Ok(Some((resource.to_owned(), verb)))
 }
 
 fn parse_permissions(text: &str) -> Result<Vec<Permission>, CatalogError> {
-    const COLUMNS: &[&str] =
-        &["name", "resource", "action", "category", "boundaries", "min_role", "abilities", "crud", "public_read", "rule"];
+    const COLUMNS: &[&str] = &[
+        "name",
+        "resource",
+        "action",
+        "category",
+        "boundaries",
+        "min_role",
+        "abilities",
+        "crud",
+        "public_read",
+        "rule",
+    ];
     rows("permissions.tsv", text, COLUMNS)?
         .map(|row| {
             Ok(Permission {
@@ -292,7 +341,8 @@ fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
                 method: row.required("method")?,
                 path,
                 permissions: row.list("permissions"),
-                boundary: Boundary::parse(boundary).ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
+                boundary: Boundary::parse(boundary)
+                    .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
                 boundary_param: Some(row.get("boundary_param")).filter(|p| !p.is_empty()).map(str::to_owned),
                 origin,
             })

@@ -63,12 +63,7 @@ pub fn role_level(name: &str) -> Option<u8> {
 
 /// The base role name of an access level (30 → `developer`).
 pub fn role_name(level: u8) -> &'static str {
-    ROLE_LEVELS
-        .iter()
-        .rev()
-        .find(|(_, l)| *l <= level)
-        .map(|(n, _)| *n)
-        .unwrap_or("no_access")
+    ROLE_LEVELS.iter().rev().find(|(_, l)| *l <= level).map(|(n, _)| *n).unwrap_or("no_access")
 }
 
 /// The lowest standing that holds a raw permission without a custom role.
@@ -102,18 +97,13 @@ impl CrudVerb {
 
     /// Parses a lower-case verb name.
     pub fn parse(name: &str) -> Option<CrudVerb> {
-        [CrudVerb::View, CrudVerb::Write, CrudVerb::Delete, CrudVerb::Manage]
-            .into_iter()
-            .find(|v| v.name() == name)
+        [CrudVerb::View, CrudVerb::Write, CrudVerb::Delete, CrudVerb::Manage].into_iter().find(|v| v.name() == name)
     }
 
     /// Whether holding `self` grants `needed`.
     pub fn includes(self, needed: CrudVerb) -> bool {
         use CrudVerb::*;
-        matches!(
-            (self, needed),
-            (Manage, _) | (Write, Write | View) | (Delete, Delete | View) | (View, View)
-        )
+        matches!((self, needed), (Manage, _) | (Write, Write | View) | (Delete, Delete | View) | (View, View))
     }
 }
 
@@ -252,10 +242,7 @@ impl Catalog {
         if self.abilities.iter().any(|a| a.name == name) {
             return Some(name);
         }
-        self.ability_aliases
-            .iter()
-            .find(|(alias, _)| alias == name)
-            .map(|(_, canonical)| canonical.as_str())
+        self.ability_aliases.iter().find(|(alias, _)| alias == name).map(|(_, canonical)| canonical.as_str())
     }
 }
 

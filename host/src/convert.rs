@@ -29,7 +29,11 @@ pub fn http_request(r: &native::HttpRequest) -> wit::HttpRequest {
         token: r.token.as_ref().map(token_ref),
         method: r.method.clone(),
         path: r.path.clone(),
-        headers: r.headers.iter().map(|(name, value)| wit::Header { name: name.clone(), value: value.clone() }).collect(),
+        headers: r
+            .headers
+            .iter()
+            .map(|(name, value)| wit::Header { name: name.clone(), value: value.clone() })
+            .collect(),
         at: r.at,
     }
 }
@@ -43,7 +47,12 @@ pub fn git_request(r: &native::GitRequest) -> wit::GitRequest {
             native::GitService::ReceivePack(updates) => wit::GitService::ReceivePack(
                 updates
                     .iter()
-                    .map(|u| wit::RefUpdate { old_id: u.old_id.clone(), new_id: u.new_id.clone(), name: u.name.clone(), force: u.force })
+                    .map(|u| wit::RefUpdate {
+                        old_id: u.old_id.clone(),
+                        new_id: u.new_id.clone(),
+                        name: u.name.clone(),
+                        force: u.force,
+                    })
                     .collect(),
             ),
         },
@@ -94,7 +103,11 @@ pub fn token_report(r: wit::TokenReport) -> native::TokenReport {
         access: r
             .access
             .into_iter()
-            .map(|e| native::AccessEntry { boundary: boundary(e.boundary), namespace: e.namespace, permissions: e.permissions })
+            .map(|e| native::AccessEntry {
+                boundary: boundary(e.boundary),
+                namespace: e.namespace,
+                permissions: e.permissions,
+            })
             .collect(),
     }
 }
@@ -114,7 +127,9 @@ pub fn update(u: &native::Update) -> wit_updates::Update {
                             access: match &g.access {
                                 native::GrantAccess::PersonalProjects => wit_updates::GrantAccess::PersonalProjects,
                                 native::GrantAccess::AllMemberships => wit_updates::GrantAccess::AllMemberships,
-                                native::GrantAccess::SelectedMemberships(p) => wit_updates::GrantAccess::SelectedMemberships(p.clone()),
+                                native::GrantAccess::SelectedMemberships(p) => {
+                                    wit_updates::GrantAccess::SelectedMemberships(p.clone())
+                                }
                                 native::GrantAccess::User => wit_updates::GrantAccess::User,
                                 native::GrantAccess::Instance => wit_updates::GrantAccess::Instance,
                             },

@@ -40,14 +40,23 @@ pub struct Policy {
 /// Reads a world (YAML) or a bundle, recognised by its magic bytes.
 pub fn load_policy(path: &Path) -> Result<Policy, InputError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| InputError { file: name.clone(), line: None, message: format!("cannot read: {e}") })?;
+    let bytes = std::fs::read(path).map_err(|e| InputError {
+        file: name.clone(),
+        line: None,
+        message: format!("cannot read: {e}"),
+    })?;
     if bytes.starts_with(b"FGBUNDLE") {
         // Let the engine's own checks speak for the bundle, before any use.
         finegrain_engine::Authorizer::load(&bytes).map_err(|message| InputError { file: name, line: None, message })?;
         return Ok(Policy { bundle: bytes, file: None });
     }
-    let text = String::from_utf8(bytes).map_err(|_| InputError { file: name.clone(), line: None, message: "not UTF-8 text and not a finegrain bundle".into() })?;
+    let text = String::from_utf8(bytes).map_err(|_| InputError {
+        file: name.clone(),
+        line: None,
+        message: "not UTF-8 text and not a finegrain bundle".into(),
+    })?;
     let parsed = world_file::parse(&name, &text)?;
-    let bundle = build_bundle(parsed.world.clone()).map_err(|message| world_file::place_error(&name, &text, &message))?;
+    let bundle =
+        build_bundle(parsed.world.clone()).map_err(|message| world_file::place_error(&name, &text, &message))?;
     Ok(Policy { bundle, file: Some(parsed) })
 }

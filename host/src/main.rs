@@ -36,6 +36,8 @@ enum Command {
     Test(TestArgs),
     /// Show what a token may do, per namespace (token ∩ user).
     Inspect(InspectArgs),
+    /// Describe the engine component: size, digest, imports and exports.
+    Component,
 }
 
 #[derive(Subcommand)]
@@ -173,6 +175,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain(args) => check(&cli.component, &args, true),
         Command::Test(args) => test(&cli.component, &args),
         Command::Inspect(args) => inspect(&cli.component, &args),
+        Command::Component => describe_component(&cli.component),
     }
 }
 
@@ -226,7 +229,14 @@ fn build_request(args: &CheckArgs) -> Result<Request> {
         },
         (None, None) => bail!("give --request or --permission"),
     };
-    let case = world_file::Case { name: String::new(), token: case_token, query, at: Some(at), expect_allow: true, reasons: Vec::new() };
+    let case = world_file::Case {
+        name: String::new(),
+        token: case_token,
+        query,
+        at: Some(at),
+        expect_allow: true,
+        reasons: Vec::new(),
+    };
     Ok(scenario::case_request(&case, at))
 }
 
@@ -287,7 +297,12 @@ fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
                 println!("ok    {}", outcome.name);
             } else {
                 failed += 1;
-                println!("FAIL  {}: expected {}, got {}", outcome.name, outcome.expected, scenario::summary(&outcome.decision));
+                println!(
+                    "FAIL  {}: expected {}, got {}",
+                    outcome.name,
+                    outcome.expected,
+                    scenario::summary(&outcome.decision)
+                );
                 for r in &outcome.decision.reasons {
                     println!("        {}: {}", r.code, r.detail);
                 }
@@ -316,7 +331,32 @@ fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> 
         println!("  scopes: {}", report.scopes.join(", "));
     }
     for entry in &report.access {
-        println!("  {} {}: {}", entry.boundary.name(), entry.namespace.as_deref().unwrap_or("-"), entry.permissions.join(", "));
+        println!(
+            "  {} {}: {}",
+            entry.boundary.name(),
+            entry.namespace.as_deref().unwrap_or("-"),
+            entry.permissions.join(", ")
+        );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_component(component: &Option<PathBuf>) -> Result<ExitCode> {
+    let bytes = match component {
+        Some(path) => std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?,
+        None => finegrain::runtime::COMPONENT.to_vec(),
+    };
+    let info = EngineHost::from_component(&bytes)?.describe();
+    println!("size: {} bytes", bytes.len());
+    let list = |items: &[finegrain::runtime::Item]| {
+        for item in items {
+            let functions = if item.functions.is_empty() { "types only".to_owned() } else { item.functions.join(", ") };
+            println!("  {}: {functions}", item.name);
+        }
+    };
+    println!("imports ({}):", info.imports.len());
+    list(&info.imports);
+    println!("exports ({}):", info.exports.len());
+    list(&info.exports);
     Ok(ExitCode::SUCCESS)
 }

@@ -40,7 +40,36 @@ struct State {
 /// A compiled engine component, ready to load policies.
 pub struct EngineHost {
     engine: Engine,
+    component: Component,
     pre: bindings::EnginePre<State>,
+}
+
+/// One import or export of the component: its name and, for an instance, the
+/// functions it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub name: String,
+    pub functions: Vec<String>,
+}
+
+/// What a component needs from its host and offers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentInfo {
+    pub imports: Vec<Item>,
+    pub exports: Vec<Item>,
+}
+
+fn describe_item(engine: &Engine, name: &str, ty: &wasmtime::component::types::ComponentItem) -> Item {
+    use wasmtime::component::types::ComponentItem;
+    let functions = match ty {
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+            .map(|(n, _)| n.to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    Item { name: name.to_owned(), functions }
 }
 
 impl EngineHost {
@@ -55,7 +84,8 @@ impl EngineHost {
         config.wasm_component_model(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
-        let component = Component::new(&engine, bytes).map_err(|e| anyhow!("{e}")).context("the engine component is not valid")?;
+        let component =
+            Component::new(&engine, bytes).map_err(|e| anyhow!("{e}")).context("the engine component is not valid")?;
         // The component imports nothing, so the linker stays empty.
         let linker = Linker::<State>::new(&engine);
         let instance_pre = linker
@@ -63,14 +93,31 @@ impl EngineHost {
             .map_err(|e| anyhow!("{e}"))
             .context("the engine component needs imports this host does not provide")?;
         let pre = bindings::EnginePre::new(instance_pre).map_err(|e| anyhow!("{e}"))?;
-        Ok(EngineHost { engine, pre })
+        Ok(EngineHost { engine, component, pre })
+    }
+
+    /// The component's imports and exports, with the functions of each instance.
+    pub fn describe(&self) -> ComponentInfo {
+        let ty = self.component.component_type();
+        ComponentInfo {
+            imports: ty.imports(&self.engine).map(|(name, e)| describe_item(&self.engine, name, &e.ty)).collect(),
+            exports: ty.exports(&self.engine).map(|(name, e)| describe_item(&self.engine, name, &e.ty)).collect(),
+        }
     }
 
     /// Loads a policy bundle into a fresh instance. The error is the engine's
     /// one-line account of what is wrong with the bundle.
     pub fn load(&self, bundle: &[u8]) -> Result<Authorizer> {
         let (store, instance, resource) = self.instantiate(bundle)?;
-        Ok(Authorizer { host: EngineHostRef { engine: self.engine.clone(), pre: self.pre.clone() }, store, instance, resource, bundle: bundle.to_vec(), applied: Vec::new(), poisoned: false })
+        Ok(Authorizer {
+            host: EngineHostRef { engine: self.engine.clone(), pre: self.pre.clone() },
+            store,
+            instance,
+            resource,
+            bundle: bundle.to_vec(),
+            applied: Vec::new(),
+            poisoned: false,
+        })
     }
 
     fn instantiate(&self, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
@@ -78,8 +125,18 @@ impl EngineHost {
     }
 }
 
-fn instantiate(engine: &Engine, pre: &bindings::EnginePre<State>, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
-    let limits = StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).table_elements(100_000).instances(8).tables(8).memories(2).build();
+fn instantiate(
+    engine: &Engine,
+    pre: &bindings::EnginePre<State>,
+    bundle: &[u8],
+) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(MEMORY_LIMIT)
+        .table_elements(100_000)
+        .instances(8)
+        .tables(8)
+        .memories(2)
+        .build();
     let mut store = Store::new(engine, State { limits });
     store.limiter(|state| &mut state.limits);
     let instance = pre.instantiate(&mut store).map_err(|e| anyhow!("{e}"))?;
@@ -132,14 +189,21 @@ impl Authorizer {
         for updates in self.applied.clone() {
             let wit: Vec<_> = updates.iter().map(convert::update).collect();
             let authz = self.instance.finegrain_authz_authorize();
-            authz.authorizer().call_apply(&mut self.store, self.resource, &wit).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!(e))?;
+            authz
+                .authorizer()
+                .call_apply(&mut self.store, self.resource, &wit)
+                .map_err(|e| anyhow!("{e}"))?
+                .map_err(|e| anyhow!(e))?;
         }
         self.poisoned = false;
         Ok(())
     }
 
     /// Runs one guest call, recovering the instance first if an earlier call trapped.
-    fn call<T>(&mut self, f: impl FnOnce(&bindings::Engine, &mut Store<State>, ResourceAny) -> wasmtime::Result<T>) -> wasmtime::Result<T> {
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&bindings::Engine, &mut Store<State>, ResourceAny) -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<T> {
         if self.poisoned {
             self.recover().map_err(|e| wasmtime::Error::msg(e.to_string()))?;
         }
@@ -200,7 +264,9 @@ impl Authorizer {
         let wit = convert::request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_explain(s, r, &wit)) {
             Ok(e) => native::Explanation { decision: convert::decision(e.decision), steps: e.steps },
-            Err(e) => native::Explanation { decision: engine_failure(&e), steps: vec![format!("the engine failed: {e}")] },
+            Err(e) => {
+                native::Explanation { decision: engine_failure(&e), steps: vec![format!("the engine failed: {e}")] }
+            }
         }
     }
 
@@ -226,7 +292,8 @@ impl Authorizer {
 
     /// The policy revision.
     pub fn revision(&mut self) -> Result<u64> {
-        self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_revision(s, r)).map_err(|e| anyhow!("the engine failed: {e}"))
+        self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_revision(s, r))
+            .map_err(|e| anyhow!("the engine failed: {e}"))
     }
 
     /// Replaces the policy with a new bundle. The new bundle is loaded into a

@@ -16,9 +16,13 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
     // Forms other than HTTP need a token; an empty one is decided as missing.
     let required_token = || token.clone().unwrap_or(TokenRef::Secret(String::new()));
     match &case.query {
-        CaseQuery::Http { method, path, headers } => {
-            Request::Http(HttpRequest { token: token.clone(), method: method.clone(), path: path.clone(), headers: headers.clone(), at })
-        }
+        CaseQuery::Http { method, path, headers } => Request::Http(HttpRequest {
+            token: token.clone(),
+            method: method.clone(),
+            path: path.clone(),
+            headers: headers.clone(),
+            at,
+        }),
         // GraphQL travels as the HTTP request a client would send.
         CaseQuery::GraphQl { .. } => Request::Http(HttpRequest {
             token: token.clone(),
@@ -27,14 +31,19 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
             headers: vec![("Content-Type".into(), "application/json".into())],
             at,
         }),
-        CaseQuery::GitFetch { project } => {
-            Request::Git(GitRequest { token: required_token(), project: project.clone(), service: GitService::UploadPack, at })
-        }
+        CaseQuery::GitFetch { project } => Request::Git(GitRequest {
+            token: required_token(),
+            project: project.clone(),
+            service: GitService::UploadPack,
+            at,
+        }),
         CaseQuery::GitPush { project, refs } => Request::Git(GitRequest {
             token: required_token(),
             project: project.clone(),
             service: GitService::ReceivePack(
-                refs.iter().map(|r| RefUpdate { old_id: String::new(), new_id: String::new(), name: r.clone(), force: false }).collect(),
+                refs.iter()
+                    .map(|r| RefUpdate { old_id: String::new(), new_id: String::new(), name: r.clone(), force: false })
+                    .collect(),
             ),
             at,
         }),

@@ -32,7 +32,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
-    let bad = || format!("{text:?} is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds");
+    let bad =
+        || format!("{text:?} is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds");
     let (date, time) = match text.split_once(['T', 't', ' ']) {
         Some((d, t)) => (d, Some(t)),
         None => (text, None),
@@ -41,7 +42,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
     let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let (year, month, day): (i64, u32, u32) = (number(y, 4).ok_or_else(bad)?, number(m, 2).ok_or_else(bad)?, number(d, 2).ok_or_else(bad)?);
+    let (year, month, day): (i64, u32, u32) =
+        (number(y, 4).ok_or_else(bad)?, number(m, 2).ok_or_else(bad)?, number(d, 2).ok_or_else(bad)?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err(bad());
     }
@@ -63,7 +65,8 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         let (Some(h), Some(mi), Some(s), None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
             return Err(bad());
         };
-        let (h, mi, s): (i64, i64, i64) = (number(h, 2).ok_or_else(bad)?, number(mi, 2).ok_or_else(bad)?, number(s, 2).ok_or_else(bad)?);
+        let (h, mi, s): (i64, i64, i64) =
+            (number(h, 2).ok_or_else(bad)?, number(mi, 2).ok_or_else(bad)?, number(s, 2).ok_or_else(bad)?);
         if h > 23 || mi > 59 || s > 60 {
             return Err(bad());
         }
@@ -91,10 +94,7 @@ pub fn format_timestamp(seconds: i64) -> String {
 
 /// The current time from the host's clock.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -109,7 +109,8 @@ mod tests {
         assert_eq!(parse_timestamp("2026-11-21T12:00:00.250Z"), Ok(1_795_262_400));
         assert_eq!(parse_timestamp("2024-02-29"), Ok(1_709_164_800));
         assert_eq!(parse_timestamp("1795262400"), Ok(1_795_262_400));
-        for bad in ["2025-02-29", "2026-13-01", "2026-1-1", "yesterday", "2026-11-21T25:00:00Z", "2026-11-21T12:00:00"] {
+        for bad in ["2025-02-29", "2026-13-01", "2026-1-1", "yesterday", "2026-11-21T25:00:00Z", "2026-11-21T12:00:00"]
+        {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }

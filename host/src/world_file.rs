@@ -243,13 +243,11 @@ pub fn locate(text: &str, section: &str, index: usize) -> Option<usize> {
         if indent == 0 && !trimmed.starts_with('-') {
             return None;
         }
-        if trimmed.starts_with("- ") || trimmed == "-" {
-            if *item_indent.get_or_insert(indent) == indent {
-                if seen == index {
-                    return Some(number + 1);
-                }
-                seen += 1;
+        if (trimmed.starts_with("- ") || trimmed == "-") && *item_indent.get_or_insert(indent) == indent {
+            if seen == index {
+                return Some(number + 1);
             }
+            seen += 1;
         }
     }
     None
@@ -297,8 +295,9 @@ impl Ctx<'_> {
     fn push_level(&self, place: String, v: &Option<String>, default: PushLevel) -> Result<PushLevel, InputError> {
         match v.as_deref() {
             None => Ok(default),
-            Some(name) => PushLevel::parse(name)
-                .ok_or_else(|| self.err(place, format!("unknown access level {name:?} (no_one, developer, maintainer or admin)"))),
+            Some(name) => PushLevel::parse(name).ok_or_else(|| {
+                self.err(place, format!("unknown access level {name:?} (no_one, developer, maintainer or admin)"))
+            }),
         }
     }
 }
@@ -320,7 +319,12 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
         let active = match u.state.as_deref() {
             None | Some("active") => true,
             Some("blocked" | "deactivated" | "banned") => false,
-            Some(other) => return Err(cx.err(format!("users[{i}].state"), format!("unknown state {other:?} (active, blocked, deactivated or banned)"))),
+            Some(other) => {
+                return Err(cx.err(
+                    format!("users[{i}].state"),
+                    format!("unknown state {other:?} (active, blocked, deactivated or banned)"),
+                ));
+            }
         };
         world.users.push(world::User { username: u.username.clone(), id: u.id, admin: u.admin, active });
     }
@@ -335,7 +339,11 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
             protected_branches.push(world::ProtectedBranch {
                 name: b.name.clone(),
                 push: cx.push_level(format!("{place}.protected_branches[{j}].push"), &b.push, PushLevel::Maintainer)?,
-                merge: cx.push_level(format!("{place}.protected_branches[{j}].merge"), &b.merge, PushLevel::Maintainer)?,
+                merge: cx.push_level(
+                    format!("{place}.protected_branches[{j}].merge"),
+                    &b.merge,
+                    PushLevel::Maintainer,
+                )?,
                 allow_force_push: b.allow_force_push,
             });
         }
@@ -343,7 +351,11 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
         for (j, t) in p.protected_tags.iter().enumerate() {
             protected_tags.push(world::ProtectedTag {
                 name: t.name.clone(),
-                create: cx.push_level(format!("{place}.protected_tags[{j}].create"), &t.create, PushLevel::Maintainer)?,
+                create: cx.push_level(
+                    format!("{place}.protected_tags[{j}].create"),
+                    &t.create,
+                    PushLevel::Maintainer,
+                )?,
             });
         }
         world.projects.push(world::Project {
@@ -360,14 +372,25 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
             Some(verb) => vec![(
                 "repository".to_owned(),
                 CrudVerb::parse(verb).ok_or_else(|| {
-                    cx.err(format!("custom_roles[{i}].repository"), format!("unknown verb {verb:?} (view, write, delete or manage)"))
+                    cx.err(
+                        format!("custom_roles[{i}].repository"),
+                        format!("unknown verb {verb:?} (view, write, delete or manage)"),
+                    )
                 })?,
             )],
         };
         if r.abilities.is_empty() && crud.is_empty() {
-            return Err(cx.err(format!("custom_roles[{i}]"), format!("role {:?} adds nothing to its base role: give it abilities or a repository verb", r.name)));
+            return Err(cx.err(
+                format!("custom_roles[{i}]"),
+                format!("role {:?} adds nothing to its base role: give it abilities or a repository verb", r.name),
+            ));
         }
-        world.custom_roles.push(world::CustomRole { name: r.name.clone(), base: r.base.clone(), abilities: r.abilities.clone(), crud });
+        world.custom_roles.push(world::CustomRole {
+            name: r.name.clone(),
+            base: r.base.clone(),
+            abilities: r.abilities.clone(),
+            crud,
+        });
     }
     for (i, m) in doc.members.iter().enumerate() {
         world.members.push(world::Member {
@@ -394,8 +417,14 @@ fn token(cx: &Ctx, i: usize, t: &TokenDoc) -> Result<world::Token, InputError> {
         Some("fine_grained") => "fine_grained",
         None if !t.scopes.is_empty() && t.grants.is_empty() => "legacy",
         None if t.scopes.is_empty() => "fine_grained",
-        None => return Err(cx.err(place, "a token has either scopes (legacy) or grants (fine_grained), not both".into())),
-        Some(other) => return Err(cx.err(format!("{place}.type"), format!("unknown token type {other:?} (fine_grained or legacy)"))),
+        None => {
+            return Err(cx.err(place, "a token has either scopes (legacy) or grants (fine_grained), not both".into()));
+        }
+        Some(other) => {
+            return Err(
+                cx.err(format!("{place}.type"), format!("unknown token type {other:?} (fine_grained or legacy)"))
+            );
+        }
     };
     let kind = if kind == "legacy" {
         if !t.grants.is_empty() {
@@ -422,7 +451,10 @@ fn token(cx: &Ctx, i: usize, t: &TokenDoc) -> Result<world::Token, InputError> {
                 }
             };
             if !g.namespaces.is_empty() && !matches!(access, GrantAccess::SelectedMemberships(_)) {
-                return Err(cx.err(format!("{place}.grants[{j}].namespaces"), format!("only selected_memberships names namespaces, not {}", g.access)));
+                return Err(cx.err(
+                    format!("{place}.grants[{j}].namespaces"),
+                    format!("only selected_memberships names namespaces, not {}", g.access),
+                ));
             }
             grants.push(Grant { access, permissions: g.permissions.clone() });
         }
@@ -484,7 +516,12 @@ fn case(cx: &Ctx, i: usize, c: &CaseDoc) -> Result<Case, InputError> {
         let variables = c.variables.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default());
         CaseQuery::GraphQl { document: document.clone(), variables }
     } else if let Some(a) = &c.action {
-        CaseQuery::Permission { permission: a.permission.clone(), on: a.on.clone(), ref_name: a.ref_name.clone(), force: a.force }
+        CaseQuery::Permission {
+            permission: a.permission.clone(),
+            on: a.on.clone(),
+            ref_name: a.ref_name.clone(),
+            force: a.force,
+        }
     } else {
         unreachable!("exactly one form was checked above")
     };
@@ -514,7 +551,11 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
 /// Reads and parses a file.
 pub fn read(path: &Path) -> Result<(WorldFile, String), InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InputError { file: file.clone(), line: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| InputError {
+        file: file.clone(),
+        line: None,
+        message: format!("cannot read: {e}"),
+    })?;
     let parsed = parse(&file, &text)?;
     Ok((parsed, text))
 }
@@ -539,15 +580,25 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("unknown field `admn`"), "{err}");
 
-        let err = parse("w.yaml", "users:\n  - { username: a }\nmembers:\n  - { user: a, in: g, role: dev, expires: soon }\n").unwrap_err();
-        assert_eq!(err.to_string(), "w.yaml:4: members[0].expires: \"soon\" is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds");
+        let err = parse(
+            "w.yaml",
+            "users:\n  - { username: a }\nmembers:\n  - { user: a, in: g, role: dev, expires: soon }\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "w.yaml:4: members[0].expires: \"soon\" is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds"
+        );
     }
 
     #[test]
     fn request_lines() {
         assert_eq!(
             parse_request_line("git-receive-pack acme/api refs/heads/a refs/heads/b", vec![]),
-            Ok(CaseQuery::GitPush { project: "acme/api".into(), refs: vec!["refs/heads/a".into(), "refs/heads/b".into()] })
+            Ok(CaseQuery::GitPush {
+                project: "acme/api".into(),
+                refs: vec!["refs/heads/a".into(), "refs/heads/b".into()]
+            })
         );
         assert!(parse_request_line("git-receive-pack acme/api", vec![]).is_err());
         assert!(parse_request_line("GET", vec![]).is_err());

@@ -47,7 +47,9 @@ impl Bundle {
         }
         let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
         if version != FORMAT_VERSION {
-            return Err(format!("bundle format version {version} is not supported (this engine reads version {FORMAT_VERSION})"));
+            return Err(format!(
+                "bundle format version {version} is not supported (this engine reads version {FORMAT_VERSION})"
+            ));
         }
         if Sha256::digest(payload).as_slice() != &header[12..] {
             return Err("bundle content digest does not match: the file is corrupt or truncated".into());

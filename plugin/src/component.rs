@@ -63,7 +63,11 @@ impl GuestAuthorizer for Resource {
             access: report
                 .access
                 .into_iter()
-                .map(|e| wit::AccessEntry { boundary: boundary(e.boundary), namespace: e.namespace, permissions: e.permissions })
+                .map(|e| wit::AccessEntry {
+                    boundary: boundary(e.boundary),
+                    namespace: e.namespace,
+                    permissions: e.permissions,
+                })
                 .collect(),
         })
     }
@@ -170,7 +174,9 @@ fn update(u: wit_updates::Update) -> native::Update {
                             access: match g.access {
                                 wit_updates::GrantAccess::PersonalProjects => native::GrantAccess::PersonalProjects,
                                 wit_updates::GrantAccess::AllMemberships => native::GrantAccess::AllMemberships,
-                                wit_updates::GrantAccess::SelectedMemberships(p) => native::GrantAccess::SelectedMemberships(p),
+                                wit_updates::GrantAccess::SelectedMemberships(p) => {
+                                    native::GrantAccess::SelectedMemberships(p)
+                                }
                                 wit_updates::GrantAccess::User => native::GrantAccess::User,
                                 wit_updates::GrantAccess::Instance => native::GrantAccess::Instance,
                             },

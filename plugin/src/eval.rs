@@ -8,7 +8,7 @@ use finegrain_catalog::{Boundary, level};
 use crate::api::*;
 use crate::http::{self, HttpProblem, HttpTarget};
 use crate::permset::PermId;
-use crate::policy::{Access, NsKind, Policy, Standing, TokenRec, TokenRights};
+use crate::policy::{Access, NsKind, Policy, Reach, Standing, TokenRec, TokenRights};
 use crate::world::PushLevel;
 
 /// A step-by-step account, kept only when `explain` asks for one.
@@ -41,9 +41,13 @@ enum ScopeTest {
 /// One ref a request writes.
 struct RefWrite {
     name: String,
+    /// Whether the ref is created; `None` when the request does not say.
     create: Option<bool>,
     delete: bool,
     force: bool,
+    /// Written by `git push` (protected refs are never deleted that way) rather
+    /// than through the API.
+    by_push: bool,
 }
 
 /// What a request asks for, in the engine's terms.
@@ -96,7 +100,9 @@ impl Policy {
     }
 
     fn decide_permission(&self, r: &PermissionRequest, trace: &mut Trace) -> Decision {
-        trace.note(|| format!("request: permission {} on {}", r.permission, r.namespace.as_deref().unwrap_or("(no namespace)")));
+        trace.note(|| {
+            format!("request: permission {} on {}", r.permission, r.namespace.as_deref().unwrap_or("(no namespace)"))
+        });
         let target = self.permission_target(r);
         self.run(Some(&r.token), target, r.at, trace)
     }
@@ -113,6 +119,7 @@ impl Policy {
                     create: if u.old_id.is_empty() { None } else { Some(is_null_id(&u.old_id)) },
                     delete: is_null_id(&u.new_id),
                     force: u.force,
+                    by_push: true,
                 })
                 .collect(),
         };
@@ -145,6 +152,12 @@ impl Policy {
         self.decision(Effect::Deny, vec![reason(code, detail)], &[], None, None)
     }
 
+    /// Whether the permissions delete a branch or tag (through the API), so
+    /// that ref protection applies.
+    fn deletes_ref(&self, required: &[PermId]) -> bool {
+        required.iter().any(|p| matches!(self.perm_name(*p), "delete_branch" | "delete_repository_tag"))
+    }
+
     /// The assignable permissions containing any of `required`, sorted.
     fn accepted(&self, required: &[PermId]) -> Vec<&str> {
         let mut accepted: Vec<&str> = required
@@ -157,7 +170,14 @@ impl Policy {
         accepted
     }
 
-    fn decision(&self, effect: Effect, reasons: Vec<Reason>, required: &[PermId], boundary: Option<Boundary>, ns: Option<usize>) -> Decision {
+    fn decision(
+        &self,
+        effect: Effect,
+        reasons: Vec<Reason>,
+        required: &[PermId],
+        boundary: Option<Boundary>,
+        ns: Option<usize>,
+    ) -> Decision {
         let accepted = self.accepted(required);
         Decision {
             effect,
@@ -198,20 +218,35 @@ impl Policy {
             }
             _ => None,
         };
+        let required = self.endpoint_perms[routed.endpoint].clone();
+        let writes = match routed.ref_value {
+            Some((prefix, raw)) if self.deletes_ref(&required) => {
+                let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+                vec![RefWrite {
+                    name: format!("{prefix}{name}"),
+                    create: Some(false),
+                    delete: true,
+                    force: false,
+                    by_push: false,
+                }]
+            }
+            _ => Vec::new(),
+        };
         Ok(Target {
             label: format!("{} /api/v4{}", endpoint.method, endpoint.path),
-            required: self.endpoint_perms[routed.endpoint].clone(),
+            required,
             boundary: endpoint.boundary,
             ns,
             scope_test: ScopeTest::Endpoint(routed.endpoint),
-            writes: Vec::new(),
+            writes,
         })
     }
 
     fn git_target(&self, project: &str, push: bool, writes: Vec<RefWrite>) -> Result<Target, Refusal> {
         let ns = self.namespace_of_kind(project, NsKind::Project)?;
         let needed = if push { self.push_code } else { self.download_code };
-        let required = needed.ok_or_else(|| Refusal(Code::PermissionUnknown, "the catalog lacks the Git permissions".into()))?;
+        let required =
+            needed.ok_or_else(|| Refusal(Code::PermissionUnknown, "the catalog lacks the Git permissions".into()))?;
         Ok(Target {
             label: format!("git {}", if push { "push" } else { "fetch" }),
             required: vec![required],
@@ -236,7 +271,8 @@ impl Policy {
                     .lookup_namespace(name)
                     .filter(|ns| self.namespaces[*ns].kind != NsKind::Personal)
                     .ok_or_else(|| Refusal(Code::NamespaceUnknown, format!("no group or project {name:?}")))?;
-                let boundary = if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
+                let boundary =
+                    if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
                 (Some(ns), boundary)
             }
             None if boundaries.contains(&Boundary::User) => (None, Boundary::User),
@@ -244,7 +280,17 @@ impl Policy {
         };
         let writes = match &r.ref_name {
             Some(name) if self.push_code.is_some_and(|p| required.contains(&p)) => {
-                vec![RefWrite { name: name.clone(), create: None, delete: false, force: r.force }]
+                vec![RefWrite { name: name.clone(), create: None, delete: false, force: r.force, by_push: true }]
+            }
+            Some(name) if self.deletes_ref(&required) => {
+                let name = if name.starts_with("refs/")
+                    || !required.iter().any(|p| self.perm_name(*p) == "delete_repository_tag")
+                {
+                    name.clone()
+                } else {
+                    format!("refs/tags/{name}")
+                };
+                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false }]
             }
             _ => Vec::new(),
         };
@@ -259,7 +305,13 @@ impl Policy {
     }
 
     /// Resolves the token and runs the checks.
-    fn run(&self, token: Option<&TokenRef>, target: Result<Target, Refusal>, at: Timestamp, trace: &mut Trace) -> Decision {
+    fn run(
+        &self,
+        token: Option<&TokenRef>,
+        target: Result<Target, Refusal>,
+        at: Timestamp,
+        trace: &mut Trace,
+    ) -> Decision {
         let token = match self.valid_token(token, at, trace) {
             Ok(token) => token,
             Err(Refusal(code, detail)) => return self.refuse(code, detail, trace),
@@ -279,7 +331,9 @@ impl Policy {
             )
         });
 
-        trace.note(|| format!("expansion: assignable permissions that grant them: {}", self.accepted(&target.required).join(", ")));
+        trace.note(|| {
+            format!("expansion: assignable permissions that grant them: {}", self.accepted(&target.required).join(", "))
+        });
 
         let mut reasons = Vec::new();
         let decided = match self.token_covers(token, &target, at, trace) {
@@ -303,7 +357,8 @@ impl Policy {
         let boundary = decided.or(Some(target.boundary));
         if reasons.is_empty() {
             trace.note(|| "allowed".to_owned());
-            let detail = format!("{} allowed at the {} boundary", target.label, boundary.map(|b| b.name()).unwrap_or("-"));
+            let detail =
+                format!("{} allowed at the {} boundary", target.label, boundary.map(|b| b.name()).unwrap_or("-"));
             self.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &target.required, boundary, target.ns)
         } else {
             trace.note(|| "denied".to_owned());
@@ -340,14 +395,26 @@ impl Policy {
 
     /// Step 2: the token's scopes or grants cover the target. Returns the
     /// boundary at which access was granted.
-    fn token_covers(&self, token: &TokenRec, target: &Target, at: Timestamp, trace: &mut Trace) -> Result<Boundary, Refusal> {
+    fn token_covers(
+        &self,
+        token: &TokenRec,
+        target: &Target,
+        at: Timestamp,
+        trace: &mut Trace,
+    ) -> Result<Boundary, Refusal> {
         match &token.rights {
             TokenRights::Legacy(scopes) => {
                 let covering = scopes.iter().find(|s| {
                     let scope = &self.catalog.legacy_scopes[**s];
                     match target.scope_test {
                         ScopeTest::Endpoint(e) => scope.covers_endpoint(&self.catalog.endpoints[e]),
-                        ScopeTest::Git { push } => if push { scope.git_push } else { scope.git_fetch },
+                        ScopeTest::Git { push } => {
+                            if push {
+                                scope.git_push
+                            } else {
+                                scope.git_fetch
+                            }
+                        }
                         ScopeTest::Permissions => self.scope_perms[**s].contains_all(&target.required),
                     }
                 });
@@ -357,9 +424,13 @@ impl Policy {
                         Ok(target.boundary)
                     }
                     None => {
-                        let names: Vec<&str> = scopes.iter().map(|s| self.catalog.legacy_scopes[*s].name.as_str()).collect();
+                        let names: Vec<&str> =
+                            scopes.iter().map(|s| self.catalog.legacy_scopes[*s].name.as_str()).collect();
                         trace.note(|| format!("token: legacy scopes [{}] do not cover it", names.join(", ")));
-                        Err(Refusal(Code::TokenLacksPermission, format!("legacy scopes [{}] do not cover {}", names.join(", "), target.label)))
+                        Err(Refusal(
+                            Code::TokenLacksPermission,
+                            format!("legacy scopes [{}] do not cover {}", names.join(", "), target.label),
+                        ))
                     }
                 }
             }
@@ -375,56 +446,61 @@ impl Policy {
         at: Timestamp,
         trace: &mut Trace,
     ) -> Result<Boundary, Refusal> {
-        // (boundary, does this grant cover the target at that boundary?)
-        let levels: Vec<(Boundary, Box<dyn Fn(&Access) -> bool + '_>)> = match (target.boundary, target.ns) {
+        // The boundaries to try, in order, and which grants reach the target there.
+        let levels: Vec<(Boundary, Vec<&crate::policy::GrantRec>)> = match (target.boundary, target.ns) {
             (Boundary::Project | Boundary::Group, Some(ns)) => {
                 let own = if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
-                let user = token.user;
-                let direct = move |a: &Access| match a {
-                    Access::PersonalProjects => own == Boundary::Project && self.namespaces[ns].personal_owner == Some(user),
-                    Access::AllMemberships => self.can_access(user, ns, at),
-                    Access::Selected(ids) => ids.contains(&ns),
-                    Access::User | Access::Instance => false,
+                let reaching = |wanted: Reach| {
+                    grants.iter().filter(|g| self.grant_reach(&g.access, token.user, ns, at) == Some(wanted)).collect()
                 };
-                let above = move |a: &Access| match a {
-                    Access::Selected(ids) => self.ancestry(ns).skip(1).any(|n| ids.contains(&n)),
-                    _ => false,
-                };
-                if own == Boundary::Project {
-                    vec![(Boundary::Project, Box::new(direct)), (Boundary::Group, Box::new(above))]
-                } else {
-                    vec![(Boundary::Group, Box::new(move |a: &Access| direct(a) || above(a)))]
-                }
+                vec![(own, reaching(Reach::Direct)), (Boundary::Group, reaching(Reach::Ancestor))]
             }
-            (Boundary::User, _) => vec![(Boundary::User, Box::new(|a: &Access| matches!(a, Access::User)))],
-            _ => vec![(Boundary::Instance, Box::new(|a: &Access| matches!(a, Access::Instance)))],
+            (Boundary::User, _) => {
+                vec![(Boundary::User, grants.iter().filter(|g| matches!(g.access, Access::User)).collect())]
+            }
+            _ => vec![(Boundary::Instance, grants.iter().filter(|g| matches!(g.access, Access::Instance)).collect())],
         };
+        // DESIGN §2: one grant must both cover the target and hold every
+        // required permission; grants do not add up.
         let mut covered_somewhere = false;
-        for (boundary, covers) in &levels {
-            let mut granted = crate::permset::PermSet::default();
-            let mut any = false;
-            for grant in grants.iter().filter(|g| covers(&g.access)) {
-                granted.union_with(&grant.raw);
-                any = true;
+        for (boundary, reaching) in &levels {
+            for (g, grant) in reaching.iter().enumerate() {
+                covered_somewhere = true;
+                if grant.raw.contains_all(&target.required) {
+                    trace.note(|| {
+                        format!(
+                            "token: grant {} covers it at the {} boundary with every required permission",
+                            g + 1,
+                            boundary.name()
+                        )
+                    });
+                    return Ok(*boundary);
+                }
+                trace.note(|| {
+                    let missing: Vec<&str> = target
+                        .required
+                        .iter()
+                        .filter(|p| !grant.raw.contains(**p))
+                        .map(|p| self.perm_name(*p))
+                        .collect();
+                    format!(
+                        "token: grant {} covers it at the {} boundary but lacks {}",
+                        g + 1,
+                        boundary.name(),
+                        missing.join(", ")
+                    )
+                });
             }
-            if !any {
-                continue;
-            }
-            covered_somewhere = true;
-            if granted.contains_all(&target.required) {
-                trace.note(|| format!("token: a grant at the {} boundary holds every required permission", boundary.name()));
-                return Ok(*boundary);
-            }
-            trace.note(|| {
-                let missing: Vec<&str> = target.required.iter().filter(|p| !granted.contains(**p)).map(|p| self.perm_name(*p)).collect();
-                format!("token: grants at the {} boundary lack {}", boundary.name(), missing.join(", "))
-            });
         }
         if covered_somewhere {
             let missing: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
-            Err(Refusal(Code::TokenLacksPermission, format!("the token's grants do not include all of {}", missing.join(", "))))
+            Err(Refusal(
+                Code::TokenLacksPermission,
+                format!("no grant of the token holds all of {}", missing.join(", ")),
+            ))
         } else {
-            let place = target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());
+            let place =
+                target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());
             trace.note(|| format!("token: no grant covers {place}"));
             Err(Refusal(Code::ScopeExcludesNamespace, format!("no grant of token {:?} covers {place}", token.name)))
         }
@@ -443,17 +519,28 @@ impl Policy {
         let role = || match target.ns {
             Some(ns) => {
                 let standing = self.standing(user, ns, at);
-                let abilities: Vec<&str> = standing.abilities.iter().map(|a| self.catalog.abilities[*a].name.as_str()).collect();
+                let abilities: Vec<&str> =
+                    standing.abilities.iter().map(|a| self.catalog.abilities[*a].name.as_str()).collect();
                 let crud: Vec<String> = standing.crud.iter().map(|(r, v)| format!("{r}:{}", v.name())).collect();
                 format!(
                     "{} in {}{}{}",
                     finegrain_catalog::role_name(standing.level),
                     self.namespaces[ns].path,
-                    if abilities.is_empty() { String::new() } else { format!(", abilities [{}]", abilities.join(", ")) },
+                    if abilities.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", abilities [{}]", abilities.join(", "))
+                    },
                     if crud.is_empty() { String::new() } else { format!(", verbs [{}]", crud.join(", ")) },
                 )
             }
-            None => if self.users[user].admin { "instance admin".to_owned() } else { "signed-in user".to_owned() },
+            None => {
+                if self.users[user].admin {
+                    "instance admin".to_owned()
+                } else {
+                    "signed-in user".to_owned()
+                }
+            }
         };
         if missing.is_empty() {
             trace.note(|| format!("user: {username:?} ({}) holds every required permission", role()));
@@ -466,7 +553,14 @@ impl Policy {
     }
 
     /// Step 4: default conditions and ref protection for one written ref.
-    fn protection(&self, ns: usize, write: &RefWrite, standing: &Standing, admin: bool, trace: &mut Trace) -> Vec<Reason> {
+    fn protection(
+        &self,
+        ns: usize,
+        write: &RefWrite,
+        standing: &Standing,
+        admin: bool,
+        trace: &mut Trace,
+    ) -> Vec<Reason> {
         let project = &self.namespaces[ns];
         let may = |level: PushLevel| match level {
             PushLevel::NoOne => false,
@@ -482,28 +576,64 @@ impl Policy {
                 return reasons;
             }
             let creating = write.create.unwrap_or(true) && !write.delete;
-            if !creating {
-                reasons.push(reason(Code::TagProtected, format!("protected tag {tag} cannot be moved or deleted")));
+            if write.delete && !write.by_push {
+                if standing.push_level() < level::MAINTAINER {
+                    reasons.push(reason(
+                        Code::TagProtected,
+                        format!("deleting protected tag {tag} needs the maintainer role or the repository manage verb"),
+                    ));
+                }
+            } else if !creating {
+                reasons.push(reason(
+                    Code::TagProtected,
+                    format!("protected tag {tag} cannot be moved or deleted by a push"),
+                ));
             } else if !rules.iter().any(|r| may(r.create)) {
                 reasons.push(reason(Code::TagProtected, format!("creating protected tag {tag} needs a higher role")));
             }
-            trace.note(|| format!("protection: tag {tag} is protected; {}", if reasons.is_empty() { "creation allowed" } else { "refused" }));
+            trace.note(|| {
+                format!(
+                    "protection: tag {tag} is protected; {}",
+                    if reasons.is_empty() { "creation allowed" } else { "refused" }
+                )
+            });
             return reasons;
         }
         let branch = write.name.strip_prefix("refs/heads/").unwrap_or(&write.name);
         let rules: Vec<_> = project.protected_branches.iter().filter(|r| glob_match(&r.name, branch)).collect();
         if rules.is_empty() {
-            trace.note(|| format!("protection: branch {branch} is not protected{}", if write.force { "; force push allowed to writers" } else { "" }));
+            trace.note(|| {
+                format!(
+                    "protection: branch {branch} is not protected{}",
+                    if write.force { "; force push allowed to writers" } else { "" }
+                )
+            });
             return reasons;
         }
-        if write.delete {
-            reasons.push(reason(Code::BranchProtected, format!("protected branch {branch} cannot be deleted by a push")));
+        if write.delete && !write.by_push {
+            if standing.push_level() < level::MAINTAINER {
+                reasons.push(reason(
+                    Code::BranchProtected,
+                    format!(
+                        "deleting protected branch {branch} needs the maintainer role or the repository manage verb"
+                    ),
+                ));
+            }
+        } else if write.delete {
+            reasons
+                .push(reason(Code::BranchProtected, format!("protected branch {branch} cannot be deleted by a push")));
         } else if !rules.iter().any(|r| may(r.push)) {
             let levels: Vec<&str> = rules.iter().map(|r| r.push.name()).collect();
-            reasons.push(reason(Code::BranchProtected, format!("pushing to protected branch {branch} needs push level {}", levels.join(" or "))));
+            reasons.push(reason(
+                Code::BranchProtected,
+                format!("pushing to protected branch {branch} needs push level {}", levels.join(" or ")),
+            ));
         }
         if write.force && !rules.iter().all(|r| r.allow_force_push) {
-            reasons.push(reason(Code::ForcePushForbidden, format!("no role may force-push protected branch {branch}; its protection does not allow it")));
+            reasons.push(reason(
+                Code::ForcePushForbidden,
+                format!("no role may force-push protected branch {branch}; its protection does not allow it"),
+            ));
         }
         trace.note(|| {
             format!(
@@ -527,7 +657,9 @@ fn redact_query(path: &str) -> String {
         Some((p, query)) => {
             let parts: Vec<String> = query
                 .split('&')
-                .map(|kv| if kv.starts_with("private_token=") { "private_token=[redacted]".to_owned() } else { kv.to_owned() })
+                .map(|kv| {
+                    if kv.starts_with("private_token=") { "private_token=[redacted]".to_owned() } else { kv.to_owned() }
+                })
                 .collect();
             format!("{p}?{}", parts.join("&"))
         }

@@ -33,7 +33,9 @@ pub fn percent_decode(text: &str) -> Result<String, String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let value = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| format!("bad percent escape in {text:?}"))?;
+            let value = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent escape in {text:?}"))?;
             out.push(value);
             i += 3;
         } else {

@@ -26,7 +26,9 @@ impl Policy {
             "active"
         };
         let (kind, scopes) = match &token.rights {
-            TokenRights::Legacy(s) => ("legacy", s.iter().map(|s| self.catalog.legacy_scopes[*s].name.clone()).collect()),
+            TokenRights::Legacy(s) => {
+                ("legacy", s.iter().map(|s| self.catalog.legacy_scopes[*s].name.clone()).collect())
+            }
             TokenRights::FineGrained(_) => ("fine_grained", Vec::new()),
         };
         let access = if status == "active" { self.access_entries(token.user, &token.rights, at) } else { Vec::new() };
@@ -60,12 +62,7 @@ impl Policy {
                     let mut set = PermSet::default();
                     let mut any = false;
                     for grant in grants {
-                        let covers = match &grant.access {
-                            Access::PersonalProjects => boundary == Boundary::Project && namespace.personal_owner == Some(user),
-                            Access::AllMemberships => self.can_access(user, ns, at),
-                            Access::Selected(ids) => self.ancestry(ns).any(|n| ids.contains(&n)),
-                            Access::User | Access::Instance => false,
-                        };
+                        let covers = self.grant_reach(&grant.access, user, ns, at).is_some();
                         if covers {
                             set.union_with(&grant.raw);
                             any = true;
@@ -88,7 +85,10 @@ impl Policy {
                 TokenRights::FineGrained(grants) => {
                     let mut set = PermSet::default();
                     for grant in grants {
-                        if matches!((&grant.access, boundary), (Access::User, Boundary::User) | (Access::Instance, Boundary::Instance)) {
+                        if matches!(
+                            (&grant.access, boundary),
+                            (Access::User, Boundary::User) | (Access::Instance, Boundary::Instance)
+                        ) {
                             set.union_with(&grant.raw);
                         }
                     }
@@ -113,7 +113,14 @@ impl Policy {
 
     /// Assignable permissions valid at `boundary` whose raw permissions the
     /// token side covers and the user holds.
-    fn effective(&self, user: usize, token_side: &PermSet, ns: Option<usize>, boundary: Boundary, at: Timestamp) -> Vec<String> {
+    fn effective(
+        &self,
+        user: usize,
+        token_side: &PermSet,
+        ns: Option<usize>,
+        boundary: Boundary,
+        at: Timestamp,
+    ) -> Vec<String> {
         self.catalog
             .assignable
             .iter()

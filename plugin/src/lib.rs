@@ -117,8 +117,11 @@ impl Authorizer {
 fn apply_one(world: &mut world::World, update: &Update) -> Result<(), String> {
     match update {
         Update::AddToken(token) => {
-            let digest: [u8; 32] =
-                token.digest.as_slice().try_into().map_err(|_| "a token digest must be 32 bytes (SHA-256)".to_owned())?;
+            let digest: [u8; 32] = token
+                .digest
+                .as_slice()
+                .try_into()
+                .map_err(|_| "a token digest must be 32 bytes (SHA-256)".to_owned())?;
             world.tokens.push(world::Token {
                 name: token.name.clone(),
                 user: token.user.clone(),
@@ -129,7 +132,8 @@ fn apply_one(world: &mut world::World, update: &Update) -> Result<(), String> {
             });
         }
         Update::RevokeToken(name) => {
-            let token = world.tokens.iter_mut().find(|t| &t.name == name).ok_or_else(|| format!("no token {name:?}"))?;
+            let token =
+                world.tokens.iter_mut().find(|t| &t.name == name).ok_or_else(|| format!("no token {name:?}"))?;
             token.revoked = true;
         }
         Update::AddMembership(m) => {

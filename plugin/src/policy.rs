@@ -61,6 +61,14 @@ pub struct UserRec {
     pub memberships: Vec<Membership>,
 }
 
+/// How a grant reaches a namespace: naming it (or covering it by its kind), or
+/// naming one of its ancestor groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    Direct,
+    Ancestor,
+}
+
 /// Which namespaces a grant covers, resolved.
 pub enum Access {
     PersonalProjects,
@@ -145,23 +153,16 @@ impl Policy {
     pub fn new(catalog: Catalog, world: World) -> Result<Policy, String> {
         catalog.validate().map_err(|e| format!("catalog: {e}"))?;
         let router = Router::new(&catalog.endpoints)?;
-        let perm_ids: HashMap<String, PermId> = catalog
-            .permissions
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.name.clone(), i as PermId))
-            .collect();
+        let perm_ids: HashMap<String, PermId> =
+            catalog.permissions.iter().enumerate().map(|(i, p)| (p.name.clone(), i as PermId)).collect();
         if catalog.permissions.len() > usize::from(PermId::MAX) {
             return Err("catalog: too many permissions".into());
         }
         let perm = |name: &str| perm_ids.get(name).copied();
         let assignable_ids: HashMap<String, usize> =
             catalog.assignable.iter().enumerate().map(|(i, a)| (a.name.clone(), i)).collect();
-        let assignable_raw: Vec<Vec<PermId>> = catalog
-            .assignable
-            .iter()
-            .map(|a| a.raw_permissions.iter().filter_map(|r| perm(r)).collect())
-            .collect();
+        let assignable_raw: Vec<Vec<PermId>> =
+            catalog.assignable.iter().map(|a| a.raw_permissions.iter().filter_map(|r| perm(r)).collect()).collect();
         let mut raw_to_assignable = vec![Vec::new(); catalog.permissions.len()];
         for (a, raws) in assignable_raw.iter().enumerate() {
             for raw in raws {
@@ -169,16 +170,10 @@ impl Policy {
             }
         }
         let ability_index = |name: &str| catalog.abilities.iter().position(|a| a.name == name);
-        let perm_abilities = catalog
-            .permissions
-            .iter()
-            .map(|p| p.abilities.iter().filter_map(|a| ability_index(a)).collect())
-            .collect();
-        let endpoint_perms: Vec<Vec<PermId>> = catalog
-            .endpoints
-            .iter()
-            .map(|e| e.permissions.iter().filter_map(|p| perm(p)).collect())
-            .collect();
+        let perm_abilities =
+            catalog.permissions.iter().map(|p| p.abilities.iter().filter_map(|a| ability_index(a)).collect()).collect();
+        let endpoint_perms: Vec<Vec<PermId>> =
+            catalog.endpoints.iter().map(|e| e.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
         let download_code = perm("download_code");
         let push_code = perm("push_code");
         let scope_ids = catalog.legacy_scopes.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
@@ -277,7 +272,13 @@ impl Policy {
         Ok(())
     }
 
-    fn add_namespace(&mut self, place: &str, path: &str, kind: NsKind, visibility: Visibility) -> Result<usize, String> {
+    fn add_namespace(
+        &mut self,
+        place: &str,
+        path: &str,
+        kind: NsKind,
+        visibility: Visibility,
+    ) -> Result<usize, String> {
         if !valid_path(path) {
             return Err(format!("{place}.path: {path:?} is not a valid path"));
         }
@@ -372,12 +373,9 @@ impl Policy {
                 let a = &self.catalog.abilities[*ability];
                 for requirement in &a.requirements {
                     let listed = abilities.iter().any(|x| self.catalog.abilities[*x].name == *requirement);
-                    let by_base = self
-                        .catalog
-                        .abilities
-                        .iter()
-                        .find(|x| x.name == *requirement)
-                        .is_some_and(|x| x.default_project_levels.contains(&level) || x.default_group_levels.contains(&level));
+                    let by_base = self.catalog.abilities.iter().find(|x| x.name == *requirement).is_some_and(|x| {
+                        x.default_project_levels.contains(&level) || x.default_group_levels.contains(&level)
+                    });
                     if !listed && !by_base {
                         return Err(format!(
                             "{place}.abilities: {:?} requires {requirement:?}, which role {:?} neither lists nor holds through base role {:?}",
@@ -400,7 +398,10 @@ impl Policy {
         let mut seen = HashSet::new();
         for (i, member) in world.members.iter().enumerate() {
             let place = format!("members[{i}]");
-            let user = *self.user_ids.get(&member.user).ok_or_else(|| format!("{place}.user: unknown user {:?}", member.user))?;
+            let user = *self
+                .user_ids
+                .get(&member.user)
+                .ok_or_else(|| format!("{place}.user: unknown user {:?}", member.user))?;
             let ns = self
                 .lookup_namespace(&member.namespace)
                 .filter(|ns| self.namespaces[*ns].kind != NsKind::Personal)
@@ -421,7 +422,10 @@ impl Policy {
     fn load_tokens(&mut self, world: &World) -> Result<(), String> {
         for (i, token) in world.tokens.iter().enumerate() {
             let place = format!("tokens[{i}]");
-            let user = *self.user_ids.get(&token.user).ok_or_else(|| format!("{place}.user: unknown user {:?}", token.user))?;
+            let user = *self
+                .user_ids
+                .get(&token.user)
+                .ok_or_else(|| format!("{place}.user: unknown user {:?}", token.user))?;
             if self.token_by_name.insert(token.name.clone(), i).is_some() {
                 return Err(format!("{place}.name: duplicate token name {:?}", token.name));
             }
@@ -435,7 +439,9 @@ impl Policy {
                     }
                     let ids = scopes
                         .iter()
-                        .map(|s| self.scope_ids.get(s).copied().ok_or_else(|| format!("{place}.scopes: unknown scope {s:?}")))
+                        .map(|s| {
+                            self.scope_ids.get(s).copied().ok_or_else(|| format!("{place}.scopes: unknown scope {s:?}"))
+                        })
                         .collect::<Result<_, _>>()?;
                     TokenRights::Legacy(ids)
                 }
@@ -451,7 +457,13 @@ impl Policy {
                     TokenRights::FineGrained(grants)
                 }
             };
-            self.tokens.push(TokenRec { name: token.name.clone(), user, rights, expires: token.expires, revoked: token.revoked });
+            self.tokens.push(TokenRec {
+                name: token.name.clone(),
+                user,
+                rights,
+                expires: token.expires,
+                revoked: token.revoked,
+            });
         }
         Ok(())
     }
@@ -462,7 +474,9 @@ impl Policy {
             GrantAccess::AllMemberships => (Access::AllMemberships, &[Boundary::Project, Boundary::Group]),
             GrantAccess::SelectedMemberships(paths) => {
                 if paths.is_empty() {
-                    return Err(format!("{place}.namespaces: selected_memberships needs at least one group or project"));
+                    return Err(format!(
+                        "{place}.namespaces: selected_memberships needs at least one group or project"
+                    ));
                 }
                 let ids = paths
                     .iter()
@@ -540,6 +554,19 @@ impl Policy {
             }
         }
         standing
+    }
+
+    /// Whether a grant of `user`'s token covers namespace `ns`, and how.
+    pub fn grant_reach(&self, access: &Access, user: usize, ns: usize, at: Timestamp) -> Option<Reach> {
+        match access {
+            Access::PersonalProjects => (self.namespaces[ns].kind == NsKind::Project
+                && self.namespaces[ns].personal_owner == Some(user))
+            .then_some(Reach::Direct),
+            Access::AllMemberships => self.can_access(user, ns, at).then_some(Reach::Direct),
+            Access::Selected(ids) if ids.contains(&ns) => Some(Reach::Direct),
+            Access::Selected(ids) => self.ancestry(ns).skip(1).any(|n| ids.contains(&n)).then_some(Reach::Ancestor),
+            Access::User | Access::Instance => None,
+        }
     }
 
     /// Whether a user can see a namespace: as a member (guest and up), by its

@@ -21,12 +21,26 @@ pub struct Router {
     routes: Vec<Methods>,
     /// For each endpoint, the route key of its boundary parameter.
     boundary_keys: Vec<Option<String>>,
+    /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
+    /// and the ref prefix it stands for.
+    ref_keys: Vec<Option<(String, &'static str)>>,
 }
 
-/// A routed request: the endpoint and its boundary parameter's raw value.
+/// Path parameters that name a ref, and the ref prefix each stands for.
+pub const REF_PARAMS: [(&str, &str); 2] = [("branch", "refs/heads/"), ("tag_name", "refs/tags/")];
+
+/// A routed request: the endpoint and the raw values of its boundary and ref
+/// parameters.
 pub struct Routed<'p> {
     pub endpoint: usize,
     pub boundary_value: Option<&'p str>,
+    /// `(ref prefix, raw value)`, e.g. `("refs/heads/", "main")`.
+    pub ref_value: Option<(&'static str, &'p str)>,
+}
+
+/// The route key of the parameter called `name` in a template.
+fn param_key(template: &str, name: &str) -> Option<String> {
+    template.split('/').position(|s| s.strip_prefix(':') == Some(name)).map(|i| format!("s{i}"))
 }
 
 /// Rewrites `/projects/:id/x/*rest` as `/projects/{s2}/x/{*s4}`.
@@ -54,26 +68,27 @@ impl Router {
         let mut routes: Vec<Methods> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         let mut boundary_keys = Vec::with_capacity(endpoints.len());
+        let mut ref_keys = Vec::with_capacity(endpoints.len());
         for (index, endpoint) in endpoints.iter().enumerate() {
             let key = route_key(&endpoint.path);
             let route = match by_key.get(&key) {
                 Some(route) => *route,
                 None => {
                     let route = routes.len();
-                    tree.insert(key.clone(), route)
-                        .map_err(|err| format!("catalog route {} {} cannot be added: {err}", endpoint.method, endpoint.path))?;
+                    tree.insert(key.clone(), route).map_err(|err| {
+                        format!("catalog route {} {} cannot be added: {err}", endpoint.method, endpoint.path)
+                    })?;
                     routes.push(Methods::default());
                     by_key.insert(key, route);
                     route
                 }
             };
             routes[route].by_method.push((endpoint.method.clone(), index));
-            let boundary_key = endpoint.boundary_param.as_ref().and_then(|param| {
-                endpoint.path.split('/').position(|s| s.strip_prefix(':') == Some(param.as_str())).map(|i| format!("s{i}"))
-            });
-            boundary_keys.push(boundary_key);
+            boundary_keys.push(endpoint.boundary_param.as_ref().and_then(|param| param_key(&endpoint.path, param)));
+            ref_keys
+                .push(REF_PARAMS.iter().find_map(|(name, prefix)| Some((param_key(&endpoint.path, name)?, *prefix))));
         }
-        Ok(Router { tree, routes, boundary_keys })
+        Ok(Router { tree, routes, boundary_keys, ref_keys })
     }
 
     /// Finds the endpoint for a method and an API path (after `/api/v4`, still
@@ -84,7 +99,10 @@ impl Router {
         let find = |m: &str| methods.iter().find(|(method, _)| method == m).map(|(_, e)| *e);
         let endpoint = find(method).or_else(|| if method == "HEAD" { find("GET") } else { None })?;
         let boundary_value = self.boundary_keys[endpoint].as_deref().and_then(|key| matched.params.get(key));
-        Some(Routed { endpoint, boundary_value })
+        let ref_value = self.ref_keys[endpoint]
+            .as_ref()
+            .and_then(|(key, prefix)| Some((*prefix, matched.params.get(key.as_str())?)));
+        Some(Routed { endpoint, boundary_value, ref_value })
     }
 }
 
