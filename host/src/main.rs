@@ -36,8 +36,12 @@ enum Command {
     Test(TestArgs),
     /// Show what a token may do, per namespace (token ∩ user).
     Inspect(InspectArgs),
-    /// Describe the engine component: size, digest, imports and exports.
-    Component,
+    /// Describe the engine component: size, imports and exports.
+    Component {
+        /// Also write the component's bytes here (for other hosts).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +122,11 @@ struct TestArgs {
     /// Time for cases without `at:` (date, RFC 3339 or Unix seconds); default: now.
     #[arg(long)]
     at: Option<String>,
+    /// Also write, per file, `STEM.bundle` and `STEM.cases.json` (each case's
+    /// engine request, expectation and decision) into this directory, for
+    /// other hosts to replay.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -175,7 +184,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain(args) => check(&cli.component, &args, true),
         Command::Test(args) => test(&cli.component, &args),
         Command::Inspect(args) => inspect(&cli.component, &args),
-        Command::Component => describe_component(&cli.component),
+        Command::Component { output } => describe_component(&cli.component, output.as_deref()),
     }
 }
 
@@ -184,15 +193,7 @@ fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
     if policy.file.is_none() {
         bail!("{}: is already a bundle", world.display());
     }
-    // Write beside the target and rename, so a failure never leaves half a bundle.
-    let tmp = output.with_extension(format!("tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(&policy.bundle).and_then(|_| f.sync_all()))
-        .and_then(|_| std::fs::rename(&tmp, output));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("{}: cannot write: {e}", output.display());
-    }
+    write_atomically(output, &policy.bundle)?;
     println!(
         "wrote {} ({} bytes, format {}, digest sha256:{})",
         output.display(),
@@ -201,6 +202,19 @@ fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
         finegrain::Bundle::digest_hex(&policy.bundle)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes beside the target and renames, so a failure never leaves half a file.
+fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = output.with_extension(format!("tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, output));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        bail!("{}: cannot write: {e}", output.display());
+    }
+    Ok(())
 }
 
 fn parse_header(text: &str) -> Result<(String, String)> {
@@ -286,12 +300,17 @@ fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
     let host = engine(component)?;
     let (mut passed, mut failed) = (0, 0);
     for path in &args.files {
-        let (mut authorizer, file) = load(&host, path)?;
-        let cases = file.map(|f| f.cases).unwrap_or_default();
+        let policy = finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?;
+        let mut authorizer = host.load(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let cases = policy.file.map(|f| f.cases).unwrap_or_default();
         if cases.is_empty() {
             bail!("{}: no cases", path.display());
         }
-        for outcome in scenario::run(&mut authorizer, &cases, default_at) {
+        let outcomes = scenario::run(&mut authorizer, &cases, default_at);
+        if let Some(dir) = &args.export {
+            export_cases(dir, path, &policy.bundle, &cases, &outcomes, default_at)?;
+        }
+        for outcome in outcomes {
             if outcome.passed {
                 passed += 1;
                 println!("ok    {}", outcome.name);
@@ -311,6 +330,35 @@ fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Writes a file's bundle and its cases as JSON for other hosts.
+fn export_cases(
+    dir: &Path,
+    file: &Path,
+    bundle: &[u8],
+    cases: &[world_file::Case],
+    outcomes: &[scenario::Outcome],
+    default_at: Timestamp,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("cases");
+    write_atomically(&dir.join(format!("{stem}.bundle")), bundle)?;
+    let cases: Vec<serde_json::Value> = cases
+        .iter()
+        .zip(outcomes)
+        .map(|(case, outcome)| {
+            serde_json::json!({
+                "name": case.name,
+                "request": scenario::case_request(case, default_at),
+                "expect": if case.expect_allow { "allow" } else { "deny" },
+                "reasons": case.reasons,
+                "decision": outcome.decision,
+            })
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&cases)?;
+    write_atomically(&dir.join(format!("{stem}.cases.json")), json.as_bytes())
 }
 
 fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> {
@@ -341,12 +389,15 @@ fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe_component(component: &Option<PathBuf>) -> Result<ExitCode> {
+fn describe_component(component: &Option<PathBuf>, output: Option<&Path>) -> Result<ExitCode> {
     let bytes = match component {
         Some(path) => std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?,
         None => finegrain::runtime::COMPONENT.to_vec(),
     };
     let info = EngineHost::from_component(&bytes)?.describe();
+    if let Some(output) = output {
+        write_atomically(output, &bytes)?;
+    }
     println!("size: {} bytes", bytes.len());
     let list = |items: &[finegrain::runtime::Item]| {
         for item in items {

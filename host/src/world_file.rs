@@ -503,27 +503,24 @@ fn case(cx: &Ctx, i: usize, c: &CaseDoc) -> Result<Case, InputError> {
         (None, None) => CaseToken::None,
     };
     let headers: Vec<(String, String)> = c.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let forms = [c.request.is_some(), c.graphql.is_some(), c.action.is_some()].iter().filter(|x| **x).count();
-    if forms != 1 {
-        return Err(cx.err(place, "a case needs exactly one of `request`, `graphql` or `action`".into()));
-    }
     if !headers.is_empty() && c.request.as_deref().is_some_and(|r| r.starts_with("git-")) {
         return Err(cx.err(format!("{place}.headers"), "headers go with HTTP requests only".into()));
     }
-    let query = if let Some(line) = &c.request {
-        parse_request_line(line, headers).map_err(|e| cx.err(format!("{place}.request"), e))?
-    } else if let Some(document) = &c.graphql {
-        let variables = c.variables.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default());
-        CaseQuery::GraphQl { document: document.clone(), variables }
-    } else if let Some(a) = &c.action {
-        CaseQuery::Permission {
+    let query = match (&c.request, &c.graphql, &c.action) {
+        (Some(line), None, None) => {
+            parse_request_line(line, headers).map_err(|e| cx.err(format!("{place}.request"), e))?
+        }
+        (None, Some(document), None) => {
+            let variables = c.variables.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default());
+            CaseQuery::GraphQl { document: document.clone(), variables }
+        }
+        (None, None, Some(a)) => CaseQuery::Permission {
             permission: a.permission.clone(),
             on: a.on.clone(),
             ref_name: a.ref_name.clone(),
             force: a.force,
-        }
-    } else {
-        unreachable!("exactly one form was checked above")
+        },
+        _ => return Err(cx.err(place, "a case needs exactly one of `request`, `graphql` or `action`".into())),
     };
     let expect_allow = match c.expect.as_str() {
         "allow" => true,

@@ -357,9 +357,9 @@ impl Policy {
             if role_level(&role.name).is_some() || !names.insert(role.name.as_str()) {
                 return Err(format!("{place}.name: duplicate role name {:?}", role.name));
             }
-            let level = role_level(&role.base)
-                .filter(|l| (10..=50).contains(l))
-                .ok_or_else(|| format!("{place}.base: unknown base role {:?} (use guest … owner)", role.base))?;
+            let level = role_level(&role.base).filter(|l| (5..=50).contains(l)).ok_or_else(|| {
+                format!("{place}.base: unknown base role {:?} (use minimal_access … owner)", role.base)
+            })?;
             let mut abilities = Vec::new();
             for name in &role.abilities {
                 let canonical = self
