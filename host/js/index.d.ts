@@ -1,0 +1,159 @@
+// Types of the finegrain JS host. The shapes are the Rust host's JSON (serde:
+// snake_case fields, externally tagged variants, `null` for none), not jco's
+// raw mapping; see generated/interfaces/*.d.ts for that.
+
+/** Seconds since 1970-01-01T00:00:00Z; a Date is taken to the second. Absent: now. */
+export type Timestamp = number | bigint | Date;
+
+export type TokenRef = { secret: string } | { name: string };
+
+export interface PermissionRequest {
+  token: TokenRef;
+  /** A raw (`push_code`) or assignable permission. */
+  permission: string;
+  /** Full path or numeric id; null for user- and instance-level permissions. */
+  namespace?: string | null;
+  /** `refs/heads/main`, `main`, `refs/tags/v1`. */
+  ref_name?: string | null;
+  force?: boolean;
+  at?: Timestamp;
+}
+
+export interface HttpRequest {
+  /** null: read the token from the headers and query, as a gateway would. */
+  token?: TokenRef | null;
+  method: string;
+  /** The request target with its query. */
+  path: string;
+  /** `[name, value]` pairs (`{name, value}` objects are taken too). */
+  headers?: Array<[string, string] | { name: string; value: string }>;
+  at?: Timestamp;
+}
+
+export interface RefUpdate {
+  old_id?: string;
+  new_id?: string;
+  name: string;
+  force?: boolean;
+}
+
+export type GitService = "upload_pack" | { receive_pack: RefUpdate[] };
+
+export interface GitRequest {
+  token: TokenRef;
+  project: string;
+  service: GitService;
+  at?: Timestamp;
+}
+
+export type Request = { permission: PermissionRequest } | { http: HttpRequest } | { git: GitRequest };
+
+export type Effect = "allow" | "deny";
+export type Boundary = "project" | "group" | "user" | "instance";
+
+export interface Reason {
+  /** `allowed`, `token_missing`, `token_revoked`, `token_lacks_permission`, … */
+  code: string;
+  detail: string;
+}
+
+/** The Rust host's decision, field for field. */
+export interface Decision {
+  effect: Effect;
+  reasons: Reason[];
+  required_permissions: string[];
+  accepted_permissions: string[];
+  boundary: Boundary | null;
+  namespace: string | null;
+  revision: number;
+}
+
+export interface Explanation {
+  decision: Decision;
+  steps: string[];
+}
+
+export interface AccessEntry {
+  boundary: Boundary;
+  namespace: string | null;
+  permissions: string[];
+}
+
+export interface TokenReport {
+  name: string;
+  user: string;
+  /** `legacy` or `fine_grained`. */
+  kind: string;
+  /** `active`, `revoked`, `expired` or `user_inactive`. */
+  status: string;
+  expires: number | null;
+  scopes: string[];
+  access: AccessEntry[];
+}
+
+export type GrantAccess =
+  | "personal_projects"
+  | "all_memberships"
+  | "user"
+  | "instance"
+  | { selected_memberships: string[] };
+
+export interface Grant {
+  access: GrantAccess;
+  permissions: string[];
+}
+
+export type TokenKind = { legacy: string[] } | { fine_grained: Grant[] };
+
+export interface NewToken {
+  name: string;
+  user: string;
+  /** SHA-256 of the secret: 32 bytes or 64 hex digits (see Authorizer.digest). */
+  digest: Uint8Array | number[] | string;
+  kind: TokenKind;
+  expires?: Timestamp | null;
+}
+
+export interface Membership {
+  user: string;
+  namespace: string;
+  role: string;
+  expires?: Timestamp | null;
+}
+
+export type Update =
+  | { add_token: NewToken }
+  | { revoke_token: string }
+  | { add_membership: Membership }
+  | { remove_membership: [user: string, namespace: string] };
+
+/** An error the engine reported (bundle refused, update failed, token unknown). */
+export class FinegrainError extends Error {
+  name: "FinegrainError";
+}
+
+export class Authorizer implements Disposable {
+  private constructor();
+  /** Loads a bundle; rejects with FinegrainError carrying the engine's message. */
+  static load(bundle: Uint8Array | ArrayBuffer): Promise<Authorizer>;
+  /** Reads and loads a bundle file. */
+  static fromFile(path: string | URL): Promise<Authorizer>;
+  /** SHA-256 of a token secret. */
+  static digest(secret: string): Uint8Array;
+
+  check(request: PermissionRequest): Decision;
+  checkHttp(request: HttpRequest): Decision;
+  checkGit(request: GitRequest): Decision;
+  /** One call for many requests; decisions in request order. */
+  checkBatch(requests: Request[]): Decision[];
+  /** Any request, routed to check, checkHttp or checkGit. */
+  decide(request: Request): Decision;
+  explain(request: Request): Explanation;
+  /** Throws FinegrainError for an unknown token. */
+  inspectToken(token: TokenRef, at?: Timestamp): TokenReport;
+  /** All or nothing; returns the new revision; throws FinegrainError. */
+  apply(updates: Update[]): number;
+  revision(): number;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}

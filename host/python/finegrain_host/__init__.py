@@ -1,0 +1,96 @@
+"""Python host for finegrain, the fine-grained access token authorization engine.
+
+Loads the engine WebAssembly component (``finegrain.wasm``) with wasmtime-py and a
+policy bundle into it::
+
+    from finegrain_host import Authorizer, HttpRequest
+    authz = Authorizer.from_files("finegrain.wasm", "acme.bundle")
+    decision = authz.check_http(HttpRequest(method="GET", path="/api/v4/user",
+                                            headers=[("PRIVATE-TOKEN", secret)]))
+    decision.effect, decision.codes
+
+The contract is ``wit/authz.wit``; the types here mirror its records.
+"""
+
+from .authorizer import INTERFACE, MEMORY_LIMIT, Authorizer, EngineHost, new_engine
+from .errors import ApplyError, BundleError, ComponentError, EngineFailure, FinegrainError, TokenNotFound
+from .types import (
+    AccessEntry,
+    AddMembership,
+    AddToken,
+    Boundary,
+    Decision,
+    Effect,
+    Explanation,
+    FineGrained,
+    GitRequest,
+    GitService,
+    Grant,
+    GrantAccess,
+    Header,
+    HttpRequest,
+    Legacy,
+    Membership,
+    NewToken,
+    PermissionRequest,
+    Reason,
+    ReceivePack,
+    RefUpdate,
+    RemoveMembership,
+    Request,
+    RevokeToken,
+    Timestamp,
+    TokenKind,
+    TokenRef,
+    TokenReport,
+    Update,
+    UploadPack,
+    now,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Authorizer",
+    "EngineHost",
+    "new_engine",
+    "INTERFACE",
+    "MEMORY_LIMIT",
+    "FinegrainError",
+    "ComponentError",
+    "BundleError",
+    "ApplyError",
+    "TokenNotFound",
+    "EngineFailure",
+    "Timestamp",
+    "now",
+    "TokenRef",
+    "Request",
+    "PermissionRequest",
+    "Header",
+    "HttpRequest",
+    "RefUpdate",
+    "GitService",
+    "UploadPack",
+    "ReceivePack",
+    "GitRequest",
+    "Effect",
+    "Boundary",
+    "Reason",
+    "Decision",
+    "Explanation",
+    "AccessEntry",
+    "TokenReport",
+    "GrantAccess",
+    "Grant",
+    "TokenKind",
+    "Legacy",
+    "FineGrained",
+    "NewToken",
+    "Membership",
+    "Update",
+    "AddToken",
+    "RevokeToken",
+    "AddMembership",
+    "RemoveMembership",
+]

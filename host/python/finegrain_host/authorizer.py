@@ -1,0 +1,382 @@
+"""Loading the finegrain engine component with wasmtime-py and calling it.
+
+:class:`EngineHost` compiles the component once per :class:`wasmtime.Engine` (an
+explicit engine with the component model on; pass your own to share it) and an
+empty component :class:`wasmtime.component.Linker`: the component imports only
+two types-only interfaces, which need no definitions.
+
+:class:`Authorizer` is one loaded policy: its own :class:`wasmtime.Store` with
+memory, table and instance limits set on purpose, one component instance and the
+``authorizer`` resource inside it. It is not thread-safe (a wasmtime store is
+not); use one per thread, they share the compiled component.
+
+The host never lets a guest failure look like an answer: if the guest traps, a
+check fails closed (deny, reason ``engine_failure``), other calls raise
+:class:`EngineFailure`, and the instance is rebuilt from the bundle and the
+updates applied since before the next call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import weakref
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import wasmtime
+from wasmtime import component as wc
+
+from . import _wit
+from ._speedups import accelerate
+from .errors import ApplyError, BundleError, ComponentError, EngineFailure, TokenNotFound
+from .types import (
+    Decision,
+    Effect,
+    Explanation,
+    GitRequest,
+    HttpRequest,
+    PermissionRequest,
+    Reason,
+    Request,
+    TokenRef,
+    TokenReport,
+    Timestamp,
+    Update,
+    now,
+)
+
+__all__ = ["EngineHost", "Authorizer", "new_engine", "MEMORY_LIMIT", "INTERFACE"]
+
+#: The exported interface the host calls.
+INTERFACE = "finegrain:authz/authorize@0.1.0"
+
+#: Largest linear memory one policy instance may use (as the Rust host: 512 MiB).
+MEMORY_LIMIT = 512 << 20
+#: Deepest wasm stack allowed; the engine recurses nowhere deep.
+MAX_WASM_STACK = 1 << 20
+
+_FUNCTIONS = {
+    "load": "[static]authorizer.load",
+    "check": "[method]authorizer.check",
+    "check_http": "[method]authorizer.check-http",
+    "check_git": "[method]authorizer.check-git",
+    "check_batch": "[method]authorizer.check-batch",
+    "explain": "[method]authorizer.explain",
+    "inspect_token": "[method]authorizer.inspect-token",
+    "apply": "[method]authorizer.apply",
+    "revision": "[method]authorizer.revision",
+}
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# wasmtime raises WasmtimeError for a trap inside a component call (Trap for core
+# wasm); both mean the guest failed, not that the caller passed a bad value.
+_GUEST_ERRORS = (wasmtime.WasmtimeError, wasmtime.Trap)
+
+
+def new_engine() -> wasmtime.Engine:
+    """An engine configured as this host needs: component model on, a bounded stack."""
+    config = wasmtime.Config()
+    config.wasm_component_model = True
+    config.max_wasm_stack = MAX_WASM_STACK
+    return wasmtime.Engine(config)
+
+
+def _read(path: PathLike) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class EngineHost:
+    """A compiled engine component, ready to load policy bundles.
+
+    Compiling takes about half a second; do it once per process (or use
+    :meth:`shared`, which caches per engine and component digest) and load as many
+    bundles as needed with :meth:`load`.
+    """
+
+    # Hosts compiled with the process-wide default engine stay for the process; those
+    # compiled with an engine the caller passed stay while anything uses them.
+    _default_engine: Optional[wasmtime.Engine] = None
+    _default_hosts: Dict[str, "EngineHost"] = {}
+    _hosts: "weakref.WeakValueDictionary[Tuple[int, str], EngineHost]" = weakref.WeakValueDictionary()
+    _lock = threading.Lock()
+
+    def __init__(
+        self,
+        component: bytes,
+        *,
+        engine: Optional[wasmtime.Engine] = None,
+        memory_limit: int = MEMORY_LIMIT,
+        fast: bool = True,
+    ) -> None:
+        """Compiles `component` (its bytes) with `engine` (a new one by default; a
+        shared engine must have the component model enabled). `memory_limit` caps
+        each policy instance's linear memory, in bytes. `fast=False` uses
+        wasmtime-py's value conversions unmodified (see ``_speedups``)."""
+        self.engine = engine if engine is not None else new_engine()
+        self.memory_limit = memory_limit
+        self.fast = fast
+        try:
+            self.component = wc.Component(self.engine, bytes(component))
+        except wasmtime.WasmtimeError as e:
+            raise ComponentError(f"the engine component is not valid: {e}") from None
+        # The component imports only types-only interfaces, so the linker stays empty.
+        self.linker = wc.Linker(self.engine)
+        interface = self.component.get_export_index(INTERFACE)
+        if interface is None:
+            raise ComponentError(f"the component does not export {INTERFACE}")
+        indexes = {}
+        for attr, name in _FUNCTIONS.items():
+            index = self.component.get_export_index(name, interface)
+            if index is None:
+                raise ComponentError(f"the component's {INTERFACE} has no function {name}")
+            indexes[attr] = index
+        self._indexes = indexes
+
+    @classmethod
+    def shared(cls, component: bytes, *, engine: Optional[wasmtime.Engine] = None) -> "EngineHost":
+        """The host for `component` compiled with `engine` (a process-wide default
+        engine if none), compiling it only the first time."""
+        digest = hashlib.sha256(component).hexdigest()
+        with cls._lock:
+            if engine is None:
+                if cls._default_engine is None:
+                    cls._default_engine = new_engine()
+                host = cls._default_hosts.get(digest)
+                if host is None:
+                    host = cls._default_hosts[digest] = cls(component, engine=cls._default_engine)
+                return host
+            # The host holds its engine, so id(engine) cannot be reused while the entry lives.
+            key = (id(engine), digest)
+            host = cls._hosts.get(key)
+            if host is None:
+                host = cls(component, engine=engine)
+                cls._hosts[key] = host
+            return host
+
+    @classmethod
+    def from_file(cls, path: PathLike, **kwargs: Any) -> "EngineHost":
+        return cls(_read(path), **kwargs)
+
+    def load(self, bundle: bytes) -> "Authorizer":
+        """Loads a policy bundle into a fresh instance. Raises :class:`BundleError`
+        with the engine's one-line message if the engine refuses the bundle."""
+        return Authorizer(self, bytes(bundle))
+
+    # -- for Authorizer ------------------------------------------------------------
+
+    def _instantiate(self, bundle: bytes) -> "_Instance":
+        store = wasmtime.Store(self.engine)
+        store.set_limits(
+            memory_size=self.memory_limit,
+            table_elements=100_000,
+            instances=8,
+            tables=8,
+            memories=2,
+        )
+        try:
+            instance = self.linker.instantiate(store, self.component)
+        except _GUEST_ERRORS as e:
+            raise ComponentError(f"cannot instantiate the engine component: {e}") from None
+        funcs = {}
+        for attr, index in self._indexes.items():
+            func = instance.get_func(store, index)
+            if func is None:  # pragma: no cover - checked by the export index
+                raise ComponentError(f"{_FUNCTIONS[attr]} is not a function")
+            funcs[attr] = accelerate(func, store) if self.fast else func
+        try:
+            loaded = funcs["load"](store, bundle)
+        except _GUEST_ERRORS as e:
+            raise EngineFailure(f"the engine failed while loading the bundle: {e}") from None
+        if isinstance(loaded, str):  # result<authorizer, string>: the error lifts as a bare str
+            raise BundleError(loaded)
+        return _Instance(store, funcs, loaded)
+
+
+class _Instance:
+    """A store, its instance's functions, and the `authorizer` resource."""
+
+    __slots__ = ("store", "funcs", "resource")
+
+    def __init__(self, store: wasmtime.Store, funcs: Dict[str, wc.Func], resource: wc.ResourceAny) -> None:
+        self.store = store
+        self.funcs = funcs
+        self.resource = resource
+
+    def call(self, name: str, *args: Any) -> Any:
+        return self.funcs[name](self.store, self.resource, *args)
+
+    def close(self) -> None:
+        try:
+            self.resource.drop(self.store)
+        except _GUEST_ERRORS:  # pragma: no cover - the store goes away regardless
+            pass
+        self.store.close()
+
+
+def _engine_failure(error: BaseException) -> Decision:
+    return Decision(
+        effect=Effect.DENY,
+        reasons=(Reason("engine_failure", f"the engine failed: {error}"),),
+    )
+
+
+class Authorizer:
+    """One loaded policy. Each check is independent; the policy changes only
+    through :meth:`apply`.
+
+    >>> authz = Authorizer.from_files("finegrain.wasm", "acme.bundle")
+    >>> authz.check_http(HttpRequest(method="GET", path="/api/v4/user",
+    ...                              headers=[("PRIVATE-TOKEN", "glpat-…")])).effect
+    """
+
+    def __init__(self, host: EngineHost, bundle: bytes) -> None:
+        """Use :meth:`from_files`, :meth:`from_bytes` or :meth:`EngineHost.load`."""
+        self.host = host
+        self._bundle = bundle
+        self._applied: List[List[Any]] = []
+        self._instance: Optional[_Instance] = host._instantiate(bundle)
+        self._poisoned = False
+
+    @classmethod
+    def from_bytes(
+        cls, component: bytes, bundle: bytes, *, engine: Optional[wasmtime.Engine] = None
+    ) -> "Authorizer":
+        """Loads `bundle` into the engine `component` (both as bytes). The component
+        is compiled once per engine and reused (see :meth:`EngineHost.shared`)."""
+        return EngineHost.shared(bytes(component), engine=engine).load(bundle)
+
+    @classmethod
+    def from_files(
+        cls, component_path: PathLike, bundle_path: PathLike, *, engine: Optional[wasmtime.Engine] = None
+    ) -> "Authorizer":
+        """:meth:`from_bytes` with the two files read."""
+        return cls.from_bytes(_read(component_path), _read(bundle_path), engine=engine)
+
+    # -- the engine's calls ----------------------------------------------------------
+
+    def check(self, request: PermissionRequest) -> Decision:
+        """"May this token use permission P on namespace NS?" """
+        if not isinstance(request, PermissionRequest):
+            raise TypeError(f"check takes a PermissionRequest, not {type(request).__name__}")
+        return self._decide("check", _wit.permission_request(request))
+
+    def check_http(self, request: HttpRequest) -> Decision:
+        """Decides an HTTP request as a gateway sees it."""
+        if not isinstance(request, HttpRequest):
+            raise TypeError(f"check_http takes an HttpRequest, not {type(request).__name__}")
+        return self._decide("check_http", _wit.http_request(request))
+
+    def check_git(self, request: GitRequest) -> Decision:
+        """Decides a Git fetch or push."""
+        if not isinstance(request, GitRequest):
+            raise TypeError(f"check_git takes a GitRequest, not {type(request).__name__}")
+        return self._decide("check_git", _wit.git_request(request))
+
+    def check_request(self, request: Request) -> Decision:
+        """Decides any request with the matching single call."""
+        if isinstance(request, PermissionRequest):
+            return self.check(request)
+        if isinstance(request, HttpRequest):
+            return self.check_http(request)
+        if isinstance(request, GitRequest):
+            return self.check_git(request)
+        raise TypeError(f"expected a request, not {type(request).__name__}")
+
+    def check_batch(self, requests: Iterable[Request]) -> List[Decision]:
+        """Many checks in one call; decisions come back in request order. The fast
+        path: one guest call and one conversion of the whole list."""
+        wit = [_wit.request(r) for r in requests]
+        if not wit:
+            return []
+        try:
+            return _wit.decisions(self._call("check_batch", wit))
+        except EngineFailure as e:
+            return [_engine_failure(e) for _ in wit]
+
+    def explain(self, request: Request) -> Explanation:
+        """The decision with the engine's step-by-step account."""
+        wit = _wit.request(request)
+        try:
+            return _wit.explanation(self._call("explain", wit))
+        except EngineFailure as e:
+            return Explanation(_engine_failure(e), (f"the engine failed: {e}",))
+
+    def inspect_token(self, token: TokenRef, at: Optional[Timestamp] = None) -> TokenReport:
+        """What the token may do, per namespace, at `at` (now by default). Raises
+        :class:`TokenNotFound` with the engine's message for an unknown token."""
+        if not isinstance(token, TokenRef):
+            raise TypeError(f"inspect_token takes a TokenRef, not {type(token).__name__}")
+        result = self._call("inspect_token", _wit.token_ref(token), now() if at is None else at)
+        if isinstance(result, str):
+            raise TokenNotFound(result)
+        return _wit.token_report(result)
+
+    def apply(self, updates: Sequence[Update]) -> int:
+        """Applies the updates all together or not at all; returns the new revision.
+        Raises :class:`ApplyError` with the engine's message (nothing changed)."""
+        wit = [_wit.update(u) for u in updates]
+        result = self._call("apply", wit)
+        if isinstance(result, str):
+            raise ApplyError(result)
+        self._applied.append(list(updates))
+        return int(result)
+
+    def revision(self) -> int:
+        """The policy revision: the bundle's, plus one per successful :meth:`apply`."""
+        return int(self._call("revision"))
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Drops the authorizer resource and the store. Further calls raise."""
+        if self._instance is not None:
+            self._instance.close()
+            self._instance = None
+
+    def __enter__(self) -> "Authorizer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _decide(self, name: str, wit_request: Any) -> Decision:
+        try:
+            return _wit.decision(self._call(name, wit_request))
+        except EngineFailure as e:
+            return _engine_failure(e)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if self._instance is None:
+            raise ValueError("the authorizer is closed")
+        if self._poisoned:
+            self._recover()
+        try:
+            return self._instance.call(name, *args)
+        except _GUEST_ERRORS as e:
+            self._poisoned = True
+            raise EngineFailure(f"{e}".strip()) from None
+
+    def _recover(self) -> None:
+        """Rebuilds the instance after a trap: the bundle plus every update applied."""
+        try:
+            instance = self.host._instantiate(self._bundle)
+            for updates in self._applied:
+                result = instance.call("apply", [_wit.update(u) for u in updates])
+                if isinstance(result, str):
+                    raise EngineFailure(f"replaying updates after a failure: {result}")
+        except (BundleError, ComponentError) as e:
+            raise EngineFailure(f"cannot rebuild the engine instance: {e}") from None
+        except _GUEST_ERRORS as e:
+            raise EngineFailure(f"cannot rebuild the engine instance: {e}") from None
+        old, self._instance = self._instance, instance
+        self._poisoned = False
+        if old is not None:
+            try:
+                old.store.close()
+            except Exception:  # pragma: no cover
+                pass
