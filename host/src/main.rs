@@ -3,6 +3,9 @@
 //!
 //! Exit status: 0 allow (or success), 1 deny (or failing cases), 2 bad input.
 
+mod store_cli;
+mod world_export;
+
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +39,12 @@ enum Command {
     Test(TestArgs),
     /// Show what a token may do, per namespace (token ∩ user).
     Inspect(InspectArgs),
+    /// The token store: import, export, settings.
+    #[command(subcommand)]
+    Store(store_cli::StoreCommand),
+    /// Tokens in the store: create, list, revoke, rotate, inspect, verify-format.
+    #[command(subcommand)]
+    Token(store_cli::TokenCommand),
     /// Describe the engine component: size, imports and exports.
     Component {
         /// Also write the component's bytes here (for other hosts).
@@ -46,10 +55,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BundleCommand {
-    /// Compile a world file into a bundle.
+    /// Compile a world file, or a store's world, into a bundle.
     Build {
         /// The world (YAML).
-        world: PathBuf,
+        #[arg(required_unless_present = "store", conflicts_with = "store")]
+        world: Option<PathBuf>,
+        /// Build from this store instead.
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
         /// Where to write the bundle.
         #[arg(short, long)]
         output: PathBuf,
@@ -81,11 +94,38 @@ impl TokenArgs {
     }
 }
 
+/// Where the policy comes from: `--world`, `--store`, or `$FINEGRAIN_STORE`.
+#[derive(Args)]
+struct PolicyArgs {
+    /// The world (YAML) or a bundle.
+    #[arg(long, conflicts_with = "store")]
+    world: Option<PathBuf>,
+    /// A token store (default when neither is given: $FINEGRAIN_STORE).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+}
+
+/// A policy loaded for a command.
+enum Source {
+    World(PathBuf),
+    Store(PathBuf),
+}
+
+impl PolicyArgs {
+    fn source(&self) -> Result<Source> {
+        match &self.world {
+            Some(world) => Ok(Source::World(world.clone())),
+            None => store_cli::store_path(self.store.as_deref())
+                .map(Source::Store)
+                .map_err(|_| anyhow!("give --world FILE or --store PATH")),
+        }
+    }
+}
+
 #[derive(Args)]
 struct CheckArgs {
-    /// The world (YAML) or a bundle.
-    #[arg(long)]
-    world: PathBuf,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     token: TokenArgs,
     /// `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`.
@@ -131,9 +171,8 @@ struct TestArgs {
 
 #[derive(Args)]
 struct InspectArgs {
-    /// The world (YAML) or a bundle.
-    #[arg(long)]
-    world: PathBuf,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(flatten)]
     token: TokenArgs,
     #[arg(long)]
@@ -171,20 +210,27 @@ fn at_or_now(at: &Option<String>) -> Result<Timestamp> {
     }
 }
 
-fn load(host: &EngineHost, path: &Path) -> Result<(Authorizer, Option<world_file::WorldFile>)> {
-    let policy = finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?;
-    let authorizer = host.load(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok((authorizer, policy.file))
+fn load(host: &EngineHost, source: &Source) -> Result<Authorizer> {
+    let (bundle, path) = match source {
+        Source::World(path) => (finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?.bundle, path),
+        Source::Store(path) => (store_cli::store_bundle(path)?, path),
+    };
+    host.load(&bundle).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Bundle(BundleCommand::Build { world, output }) => bundle_build(&world, &output),
+        Command::Bundle(BundleCommand::Build { world, store, output }) => match (world, store) {
+            (Some(world), _) => bundle_build(&world, &output),
+            (None, store) => bundle_build_store(&store_cli::store_path(store.as_deref())?, &output),
+        },
         Command::Check(args) => check(&cli.component, &args, false),
         Command::Explain(args) => check(&cli.component, &args, true),
         Command::Test(args) => test(&cli.component, &args),
         Command::Inspect(args) => inspect(&cli.component, &args),
         Command::Component { output } => describe_component(&cli.component, output.as_deref()),
+        Command::Store(command) => store_cli::store(command),
+        Command::Token(command) => store_cli::token(&cli.component, command),
     }
 }
 
@@ -193,13 +239,21 @@ fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
     if policy.file.is_none() {
         bail!("{}: is already a bundle", world.display());
     }
-    write_atomically(output, &policy.bundle)?;
+    write_bundle(output, &policy.bundle)
+}
+
+fn bundle_build_store(store: &Path, output: &Path) -> Result<ExitCode> {
+    write_bundle(output, &store_cli::store_bundle(store)?)
+}
+
+fn write_bundle(output: &Path, bundle: &[u8]) -> Result<ExitCode> {
+    write_atomically(output, bundle)?;
     println!(
         "wrote {} ({} bytes, format {}, digest sha256:{})",
         output.display(),
-        policy.bundle.len(),
+        bundle.len(),
         finegrain_engine::bundle::FORMAT_VERSION,
-        finegrain::Bundle::digest_hex(&policy.bundle)
+        finegrain::Bundle::digest_hex(bundle)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -256,14 +310,20 @@ fn build_request(args: &CheckArgs) -> Result<Request> {
 
 fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result<ExitCode> {
     let request = build_request(args)?;
+    let source = args.policy.source()?;
     let host = engine(component)?;
-    let (mut authorizer, _) = load(&host, &args.world)?;
+    let mut authorizer = load(&host, &source)?;
     let (decision, steps) = if explain {
         let e = authorizer.explain(&request);
         (e.decision, e.steps)
     } else {
         (authorizer.check_request(&request), Vec::new())
     };
+    if let (Source::Store(path), Some(TokenRef::Secret(secret)), Effect::Allow) =
+        (&source, request_token(&request), decision.effect)
+    {
+        record_use(path, secret, request_time(&request));
+    }
     if args.json {
         let value = if explain {
             serde_json::json!({ "decision": decision, "steps": steps })
@@ -365,11 +425,45 @@ fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> 
     let at = at_or_now(&args.at)?;
     let token = args.token.token_ref()?.ok_or_else(|| anyhow!("give --token or --token-name"))?;
     let host = engine(component)?;
-    let (mut authorizer, _) = load(&host, &args.world)?;
+    let mut authorizer = load(&host, &args.policy.source()?)?;
     let report = authorizer.inspect_token(&token, at)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(ExitCode::SUCCESS);
+    print_report(&report, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The time a request is asked at.
+fn request_time(request: &Request) -> Timestamp {
+    match request {
+        Request::Permission(r) => r.at,
+        Request::Http(r) => r.at,
+        Request::Git(r) => r.at,
+    }
+}
+
+/// The token a request names outside its headers.
+fn request_token(request: &Request) -> Option<&TokenRef> {
+    match request {
+        Request::Permission(r) => Some(&r.token),
+        Request::Http(r) => r.token.as_ref(),
+        Request::Git(r) => Some(&r.token),
+    }
+}
+
+/// Notes in the store that a token was used; a failure only warns, the
+/// decision stands.
+fn record_use(store: &Path, secret: &str, at: Timestamp) {
+    let digest = finegrain_engine::world::secret_digest(secret);
+    let result = store_cli::open(store).and_then(|mut s| s.touch(&digest, at).map_err(|e| anyhow!("{e}")));
+    if let Err(e) = result {
+        eprintln!("finegrain: warning: cannot record the token's use: {e:#}");
+    }
+}
+
+/// Prints a token report as text or JSON.
+fn print_report(report: &TokenReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
     }
     println!("token {:?} of {} ({}, {})", report.name, report.user, report.kind, report.status);
     if let Some(expires) = report.expires {
@@ -386,7 +480,7 @@ fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> 
             entry.permissions.join(", ")
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn describe_component(component: &Option<PathBuf>, output: Option<&Path>) -> Result<ExitCode> {

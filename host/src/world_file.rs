@@ -143,7 +143,10 @@ struct GrantDoc {
 struct TokenDoc {
     name: String,
     user: String,
-    secret: String,
+    /// The plain secret (test worlds); the engine keeps its digest.
+    secret: Option<String>,
+    /// Or the digest itself, `sha256:<64 hex digits>` (what `store export` writes).
+    digest: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     #[serde(default)]
@@ -409,9 +412,14 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
 
 fn token(cx: &Ctx, i: usize, t: &TokenDoc) -> Result<world::Token, InputError> {
     let place = format!("tokens[{i}]");
-    if t.secret.trim().is_empty() {
-        return Err(cx.err(format!("{place}.secret"), "empty secret".into()));
-    }
+    let digest = match (&t.secret, &t.digest) {
+        (Some(secret), None) if secret.trim().is_empty() => {
+            return Err(cx.err(format!("{place}.secret"), "empty secret".into()));
+        }
+        (Some(secret), None) => world::secret_digest(secret),
+        (None, Some(digest)) => parse_digest(digest).map_err(|e| cx.err(format!("{place}.digest"), e))?,
+        _ => return Err(cx.err(place, "a token needs exactly one of `secret` or `digest`".into())),
+    };
     let kind = match t.kind.as_deref() {
         Some("legacy") => "legacy",
         Some("fine_grained") => "fine_grained",
@@ -463,11 +471,26 @@ fn token(cx: &Ctx, i: usize, t: &TokenDoc) -> Result<world::Token, InputError> {
     Ok(world::Token {
         name: t.name.clone(),
         user: t.user.clone(),
-        digest: world::secret_digest(&t.secret),
+        digest,
         kind,
         expires: cx.when(format!("{place}.expires"), &t.expires)?,
         revoked: t.revoked,
     })
+}
+
+/// Parses `sha256:<64 hex digits>` into a digest.
+pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("{text:?} is not `sha256:` followed by 64 hex digits");
+    let hex = text.strip_prefix("sha256:").ok_or_else(bad)?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(digest)
 }
 
 /// Parses `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`.
@@ -586,6 +609,23 @@ mod tests {
             err.to_string(),
             "w.yaml:4: members[0].expires: \"soon\" is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds"
         );
+    }
+
+    #[test]
+    fn tokens_carry_a_secret_or_a_digest() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let world = |token: &str| {
+            format!("users:\n  - {{ username: a }}\ntokens:\n  - {{ name: t, user: a, scopes: [api], {token} }}\n")
+        };
+        let parsed = parse("w.yaml", &world(&format!("digest: \"{digest}\""))).unwrap();
+        assert_eq!(parsed.world.tokens[0].digest, [0xab; 32]);
+        let parsed = parse("w.yaml", &world("secret: s")).unwrap();
+        assert_eq!(parsed.world.tokens[0].digest, world::secret_digest("s"));
+        let both = parse("w.yaml", &world(&format!("secret: s, digest: \"{digest}\""))).unwrap_err();
+        assert_eq!(both.message, "tokens[0]: a token needs exactly one of `secret` or `digest`");
+        assert!(parse("w.yaml", &world("")).is_err());
+        let bad = parse("w.yaml", &world("digest: sha256:xyz")).unwrap_err();
+        assert_eq!(bad.message, "tokens[0].digest: \"sha256:xyz\" is not `sha256:` followed by 64 hex digits");
     }
 
     #[test]
