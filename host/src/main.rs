@@ -322,7 +322,7 @@ fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result
     if let (Source::Store(path), Some(TokenRef::Secret(secret)), Effect::Allow) =
         (&source, request_token(&request), decision.effect)
     {
-        record_use(path, secret, request_time(&request));
+        record_use(path, secret);
     }
     if args.json {
         let value = if explain {
@@ -431,15 +431,6 @@ fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The time a request is asked at.
-fn request_time(request: &Request) -> Timestamp {
-    match request {
-        Request::Permission(r) => r.at,
-        Request::Http(r) => r.at,
-        Request::Git(r) => r.at,
-    }
-}
-
 /// The token a request names outside its headers.
 fn request_token(request: &Request) -> Option<&TokenRef> {
     match request {
@@ -449,11 +440,11 @@ fn request_token(request: &Request) -> Option<&TokenRef> {
     }
 }
 
-/// Notes in the store that a token was used; a failure only warns, the
-/// decision stands.
-fn record_use(store: &Path, secret: &str, at: Timestamp) {
+/// Notes in the store that a token was used now (whatever `--at` said); a
+/// failure only warns, the decision stands.
+fn record_use(store: &Path, secret: &str) {
     let digest = finegrain_engine::world::secret_digest(secret);
-    let result = store_cli::open(store).and_then(|mut s| s.touch(&digest, at).map_err(|e| anyhow!("{e}")));
+    let result = store_cli::open(store).and_then(|mut s| s.touch(&digest, time::now()).map_err(|e| anyhow!("{e}")));
     if let Err(e) = result {
         eprintln!("finegrain: warning: cannot record the token's use: {e:#}");
     }

@@ -450,7 +450,11 @@ pub fn token(component: &Option<PathBuf>, command: TokenCommand) -> Result<ExitC
             let db = open(&path)?;
             let token_ref = match token.parse::<i64>() {
                 Ok(id) => TokenRef::Name(db.token(id)?.name),
-                Err(_) => TokenRef::Secret(secret_arg(&token)?),
+                Err(_) => {
+                    let secret = secret_arg(&token)?;
+                    db.find_by_secret(&secret)?.ok_or_else(|| anyhow!("no token in the store has this secret"))?;
+                    TokenRef::Secret(secret)
+                }
             };
             let bundle = finegrain::build_bundle(db.world()?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let host = crate::engine(component)?;

@@ -343,10 +343,7 @@ impl Store {
 
     /// One token by id.
     pub fn token(&self, id: i64) -> Result<TokenInfo, StoreError> {
-        if !token_exists(&self.conn, id)? {
-            return Err(StoreError::UnknownToken { what: format!("token {id}") });
-        }
-        read_token(&self.conn, id)
+        find_token(&self.conn, id)
     }
 
     /// The token with this secret, if any. The lookup goes through the digest
@@ -372,31 +369,16 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes a token (by id), or every active token of a user with a name.
-    /// Returns the updates for a running host.
+    /// Revokes a token: by id, or the active token of a user with a name.
+    /// Returns the update for a running host.
     pub fn revoke(&mut self, selector: &TokenSelector, now: Timestamp) -> Result<Vec<Update>, StoreError> {
         let tx =
             self.conn.transaction_with_behavior(TransactionBehavior::Immediate).doing("starting the revocation")?;
-        let ids = match selector {
-            TokenSelector::Id(id) => {
-                let token = find_token(&tx, *id)?;
-                if token.revoked_at.is_some() {
-                    return Err(StoreError::AlreadyRevoked { id: *id });
-                }
-                vec![token.id]
-            }
-            TokenSelector::Owned { .. } => vec![find_active(&tx, selector)?.id],
-        };
-        let mut updates = Vec::new();
-        for id in ids {
-            let name: String =
-                tx.query_row("SELECT name FROM tokens WHERE id = ?1", [id], |r| r.get(0)).doing("revoking")?;
-            tx.execute("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2", params![now, id]).doing("revoking")?;
-            updates.push(Update::RevokeToken(name));
-        }
+        let token = find_unrevoked(&tx, selector)?;
+        tx.execute("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2", params![now, token.id]).doing("revoking")?;
         bump_revision(&tx)?;
         tx.commit().doing("committing the revocation")?;
-        Ok(updates)
+        Ok(vec![Update::RevokeToken(token.name)])
     }
 
     /// Replaces a token by a new one: a new secret, the same grants or scopes,
@@ -405,13 +387,7 @@ impl Store {
     pub fn rotate(&mut self, selector: &TokenSelector, now: Timestamp) -> Result<Created, StoreError> {
         let Store { conn, catalog, .. } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).doing("starting the rotation")?;
-        let old = match selector {
-            TokenSelector::Id(id) => find_token(&tx, *id)?,
-            TokenSelector::Owned { .. } => find_active(&tx, selector)?,
-        };
-        if old.revoked_at.is_some() {
-            return Err(StoreError::AlreadyRevoked { id: old.id });
-        }
+        let old = find_unrevoked(&tx, selector)?;
         let settings = read_settings(&tx)?;
         let mut world = read_world(&tx)?;
         check_owner(&world, &old.user)?;
@@ -765,10 +741,19 @@ fn find_token(conn: &Connection, id: i64) -> Result<TokenInfo, StoreError> {
     read_token(conn, id)
 }
 
-/// The newest active (unrevoked) token of a user with a label.
-fn find_active(conn: &Connection, selector: &TokenSelector) -> Result<TokenInfo, StoreError> {
-    let TokenSelector::Owned { user, name } = selector else {
-        return Err(StoreError::UnknownToken { what: format!("{selector:?}") });
+/// The token a selector names, which must not be revoked: by id, or the newest
+/// unrevoked token of a user with a label (if only revoked ones remain, the
+/// newest is named in the error).
+fn find_unrevoked(conn: &Connection, selector: &TokenSelector) -> Result<TokenInfo, StoreError> {
+    let (user, name) = match selector {
+        TokenSelector::Id(id) => {
+            let token = find_token(conn, *id)?;
+            if token.revoked_at.is_some() {
+                return Err(StoreError::AlreadyRevoked { id: *id });
+            }
+            return Ok(token);
+        }
+        TokenSelector::Owned { user, name } => (user, name),
     };
     let newest = |revoked: &str| -> Result<Option<i64>, StoreError> {
         conn.query_row(
