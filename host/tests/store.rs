@@ -69,10 +69,25 @@ fn check_secret(store: &str, secret: &str) -> Output {
 
 #[test]
 fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
-    let (_dir, store) = acme_store("lifecycle");
+    let (dir, store) = acme_store("lifecycle");
+    let bundle = dir.join("before.bundle");
+    let built = finegrain(&["bundle", "build", "--store", &store, "-o", &bundle.display().to_string()]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let updates = dir.join("updates.jsonl").display().to_string();
     let secret = create(
         &store,
-        &["--owner", "alice", "--name", "ci", "--namespace", "acme/platform", "--permission", "read_branch"],
+        &[
+            "--owner",
+            "alice",
+            "--name",
+            "ci",
+            "--namespace",
+            "acme/platform",
+            "--permission",
+            "read_branch",
+            "--updates",
+            &updates,
+        ],
     );
     assert!(secret.starts_with("glpat-"), "{secret}");
 
@@ -87,7 +102,8 @@ fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
     assert!(ci["last_used"].is_string(), "the allowed check records the use: {ci}");
     assert!(!list.contains(&secret), "a listing never shows a secret");
 
-    let revoked = finegrain(&["token", "revoke", "--store", &store, "--user", "alice", "--name", "ci"]);
+    let revoked =
+        finegrain(&["token", "revoke", "--store", &store, "--user", "alice", "--name", "ci", "--updates", &updates]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     let denied = check_secret(&store, &secret);
     assert_eq!(denied.status.code(), Some(1));
@@ -96,6 +112,18 @@ fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
     let again = finegrain(&["token", "revoke", "--store", &store, "--user", "alice", "--name", "ci"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("is already revoked"), "{}", stderr(&again));
+
+    // A host holding the bundle from before catches up from the updates file.
+    let mut running = EngineHost::new().unwrap().load(&std::fs::read(&bundle).unwrap()).unwrap();
+    let now = finegrain::time::now();
+    assert!(running.check_request(&branches(&secret, now)).has_reason("token_unknown"));
+    let lines: Vec<Vec<Update>> =
+        std::fs::read_to_string(&updates).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    running.apply(&lines[0]).unwrap();
+    assert_eq!(running.check_request(&branches(&secret, now)).effect, Effect::Allow);
+    running.apply(&lines[1]).unwrap();
+    assert!(running.check_request(&branches(&secret, now)).has_reason("token_revoked"));
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub mod request;
 pub mod schema;
 pub mod secret;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -328,17 +329,7 @@ impl Store {
 
     /// Every token (of `user`, when given), oldest first.
     pub fn list_tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
-        let ids: Vec<i64> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM tokens WHERE ?1 IS NULL OR username = ?1 ORDER BY id")
-                .doing("listing tokens")?;
-            stmt.query_map([user], |r| r.get(0))
-                .doing("listing tokens")?
-                .collect::<Result<_, _>>()
-                .doing("listing tokens")?
-        };
-        ids.into_iter().map(|id| read_token(&self.conn, id)).collect()
+        Ok(read_tokens(&self.conn, Which::OfUser(user))?.into_iter().map(|(info, _)| info).collect())
     }
 
     /// One token by id.
@@ -548,27 +539,18 @@ fn read_world(conn: &Connection) -> Result<World, StoreError> {
     let members = rows(conn, "SELECT username, namespace, role, expires FROM members ORDER BY rowid", |r| {
         Ok(world::Member { user: r.get(0)?, namespace: r.get(1)?, role: r.get(2)?, expires: r.get(3)? })
     })?;
-    let ids = rows(conn, "SELECT id FROM tokens ORDER BY id", |r| r.get::<_, i64>(0))?;
-    let mut tokens = Vec::with_capacity(ids.len());
-    for id in ids {
-        let info = read_token(conn, id)?;
-        let digest = read_digest(conn, id)?;
-        tokens.push(world::Token {
+    let tokens = read_tokens(conn, Which::All)?
+        .into_iter()
+        .map(|(info, digest)| world::Token {
             name: info.name,
             user: info.user,
             digest,
             kind: info.kind,
             expires: info.expires,
             revoked: info.revoked_at.is_some(),
-        });
-    }
+        })
+        .collect();
     Ok(World { revision: read_revision(conn)?, users, groups, projects, custom_roles, members, tokens })
-}
-
-fn read_digest(conn: &Connection, id: i64) -> Result<[u8; 32], StoreError> {
-    let bytes: Vec<u8> =
-        conn.query_row("SELECT digest FROM tokens WHERE id = ?1", [id], |r| r.get(0)).doing("reading a digest")?;
-    bytes.try_into().map_err(|_| StoreError::Corrupt { what: format!("digest of token {id}") })
 }
 
 fn token_exists(conn: &Connection, id: i64) -> Result<bool, StoreError> {
@@ -578,66 +560,129 @@ fn token_exists(conn: &Connection, id: i64) -> Result<bool, StoreError> {
         .map(|found| found.is_some())
 }
 
-fn read_token(conn: &Connection, id: i64) -> Result<TokenInfo, StoreError> {
-    let (mut info, kind) = conn
-        .query_row(
-            "SELECT t.id, t.name, t.label, t.username, coalesce(u.active, 0), t.description, t.kind, t.created_at,
-                    t.expires, t.revoked_at, t.last_used_at, t.rotated_from
-             FROM tokens t LEFT JOIN users u ON u.username = t.username WHERE t.id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    TokenInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        label: r.get(2)?,
-                        user: r.get(3)?,
-                        user_active: r.get(4)?,
-                        description: r.get(5)?,
-                        kind: TokenKind::Legacy(Vec::new()),
-                        created_at: r.get(7)?,
-                        expires: r.get(8)?,
-                        revoked_at: r.get(9)?,
-                        last_used_at: r.get(10)?,
-                        rotated_from: r.get(11)?,
-                    },
-                    r.get::<_, String>(6)?,
-                ))
-            },
-        )
-        .doing("reading a token")?;
-    info.kind = if kind == "legacy" {
-        let mut stmt = conn
-            .prepare("SELECT scope FROM token_scopes WHERE token_id = ?1 ORDER BY position")
-            .doing("reading scopes")?;
-        let scopes = stmt.query_map([id], |r| r.get(0)).doing("reading scopes")?;
-        TokenKind::Legacy(scopes.collect::<Result<_, _>>().doing("reading scopes")?)
-    } else {
-        let mut stmt = conn
-            .prepare("SELECT access, namespaces, permissions FROM token_grants WHERE token_id = ?1 ORDER BY position")
-            .doing("reading grants")?;
-        let raw: Vec<(String, String, String)> = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .doing("reading grants")?
-            .collect::<Result<_, _>>()
-            .doing("reading grants")?;
-        let mut grants = Vec::with_capacity(raw.len());
-        for (access, namespaces, permissions) in raw {
-            let access = match access.as_str() {
-                "personal_projects" => GrantAccess::PersonalProjects,
-                "all_memberships" => GrantAccess::AllMemberships,
-                "selected_memberships" => {
-                    GrantAccess::SelectedMemberships(from_json(&format!("namespaces of token {id}"), &namespaces)?)
-                }
-                "user" => GrantAccess::User,
-                "instance" => GrantAccess::Instance,
-                other => return Err(StoreError::Corrupt { what: format!("access {other:?} of token {id}") }),
-            };
-            grants.push(Grant { access, permissions: from_json(&format!("permissions of token {id}"), &permissions)? });
+/// Which tokens [`read_tokens`] reads.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    All,
+    OfUser(Option<&'a str>),
+    Id(i64),
+}
+
+impl<'a> Which<'a> {
+    /// The `(id, username)` parameters of [`TOKEN_FILTER`].
+    fn params(self) -> (Option<i64>, Option<&'a str>) {
+        match self {
+            Which::All => (None, None),
+            Which::OfUser(user) => (None, user),
+            Which::Id(id) => (Some(id), None),
         }
-        TokenKind::FineGrained(grants)
+    }
+}
+
+/// Selects the tokens `t` that [`Which::params`] names (`?1` id, `?2` user).
+const TOKEN_FILTER: &str = "(?1 IS NULL OR t.id = ?1) AND (?2 IS NULL OR t.username = ?2)";
+
+/// Reads tokens with their scopes, grants and digests in three queries, oldest first.
+fn read_tokens(conn: &Connection, which: Which) -> Result<Vec<(TokenInfo, [u8; 32])>, StoreError> {
+    let (id, user) = which.params();
+    let query = |sql: &str| -> Result<rusqlite::Statement<'_>, StoreError> {
+        conn.prepare(&sql.replace("FILTER", TOKEN_FILTER)).doing("reading tokens")
     };
-    Ok(info)
+    let mut tokens: Vec<(TokenInfo, [u8; 32])> = Vec::new();
+    let mut kinds: Vec<String> = Vec::new();
+    {
+        let mut stmt = query(
+            "SELECT t.id, t.name, t.label, t.username, coalesce(u.active, 0), t.description, t.kind, t.created_at,
+                    t.expires, t.revoked_at, t.last_used_at, t.rotated_from, t.digest
+             FROM tokens t LEFT JOIN users u ON u.username = t.username WHERE FILTER ORDER BY t.id",
+        )?;
+        let mut rows = stmt.query(params![id, user]).doing("reading tokens")?;
+        while let Some(r) = rows.next().doing("reading tokens")? {
+            let token_id: i64 = r.get(0).doing("reading tokens")?;
+            let digest: Vec<u8> = r.get(12).doing("reading tokens")?;
+            let digest: [u8; 32] =
+                digest.try_into().map_err(|_| StoreError::Corrupt { what: format!("digest of token {token_id}") })?;
+            let info = (|| {
+                Ok(TokenInfo {
+                    id: token_id,
+                    name: r.get(1)?,
+                    label: r.get(2)?,
+                    user: r.get(3)?,
+                    user_active: r.get(4)?,
+                    description: r.get(5)?,
+                    kind: TokenKind::Legacy(Vec::new()),
+                    created_at: r.get(7)?,
+                    expires: r.get(8)?,
+                    revoked_at: r.get(9)?,
+                    last_used_at: r.get(10)?,
+                    rotated_from: r.get(11)?,
+                })
+            })()
+            .doing("reading tokens")?;
+            kinds.push(r.get(6).doing("reading tokens")?);
+            tokens.push((info, digest));
+        }
+    }
+    let mut scopes: HashMap<i64, Vec<String>> = HashMap::new();
+    {
+        let mut stmt = query(
+            "SELECT s.token_id, s.scope FROM token_scopes s JOIN tokens t ON t.id = s.token_id
+             WHERE FILTER ORDER BY s.token_id, s.position",
+        )?;
+        let rows = stmt
+            .query_map(params![id, user], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .doing("reading scopes")?;
+        for row in rows {
+            let (token_id, scope) = row.doing("reading scopes")?;
+            scopes.entry(token_id).or_default().push(scope);
+        }
+    }
+    let mut grants: HashMap<i64, Vec<Grant>> = HashMap::new();
+    {
+        let mut stmt = query(
+            "SELECT g.token_id, g.access, g.namespaces, g.permissions FROM token_grants g JOIN tokens t ON t.id = g.token_id
+             WHERE FILTER ORDER BY g.token_id, g.position",
+        )?;
+        let rows = stmt
+            .query_map(params![id, user], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })
+            .doing("reading grants")?;
+        for row in rows {
+            let (token_id, access, namespaces, permissions) = row.doing("reading grants")?;
+            grants.entry(token_id).or_default().push(grant(token_id, &access, &namespaces, &permissions)?);
+        }
+    }
+    for ((info, _), kind) in tokens.iter_mut().zip(kinds) {
+        info.kind = match kind.as_str() {
+            "legacy" => TokenKind::Legacy(scopes.remove(&info.id).unwrap_or_default()),
+            _ => TokenKind::FineGrained(grants.remove(&info.id).unwrap_or_default()),
+        };
+    }
+    Ok(tokens)
+}
+
+/// One stored grant.
+fn grant(id: i64, access: &str, namespaces: &str, permissions: &str) -> Result<Grant, StoreError> {
+    let access = match access {
+        "personal_projects" => GrantAccess::PersonalProjects,
+        "all_memberships" => GrantAccess::AllMemberships,
+        "selected_memberships" => {
+            GrantAccess::SelectedMemberships(from_json(&format!("namespaces of token {id}"), namespaces)?)
+        }
+        "user" => GrantAccess::User,
+        "instance" => GrantAccess::Instance,
+        other => return Err(StoreError::Corrupt { what: format!("access {other:?} of token {id}") }),
+    };
+    Ok(Grant { access, permissions: from_json(&format!("permissions of token {id}"), permissions)? })
+}
+
+/// One token by id (which must exist).
+fn read_token(conn: &Connection, id: i64) -> Result<TokenInfo, StoreError> {
+    read_tokens(conn, Which::Id(id))?
+        .pop()
+        .map(|(info, _)| info)
+        .ok_or_else(|| StoreError::UnknownToken { what: format!("token {id}") })
 }
 
 fn write_world(tx: &Transaction, world: &World, now: Timestamp) -> Result<(), StoreError> {
