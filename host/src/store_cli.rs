@@ -90,6 +90,12 @@ pub enum StoreCommand {
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret, once.
+    ///
+    /// Legacy: --scope NAME…. Fine-grained: one grant from an access flag
+    /// (--personal-projects, --all-memberships, --namespace PATH…, --user or
+    /// --instance) with --permission NAME… and --resource RESOURCE:VERB…; each
+    /// --grant ACCESS=PERMISSION,… adds another grant. Nothing is written unless
+    /// every check passes; the secret is printed once, on standard output.
     Create(CreateArgs),
     /// List tokens (never their secrets).
     List {
@@ -177,8 +183,7 @@ impl SelectArgs {
     }
 }
 
-/// `token create`. One grant from the access flags with --permission and
-/// --resource; more with repeated --grant `ACCESS=PERMISSION,…`.
+/// `token create`'s arguments.
 #[derive(Args)]
 pub struct CreateArgs {
     #[command(flatten)]
@@ -189,6 +194,7 @@ pub struct CreateArgs {
     /// The token's name (unique in the store).
     #[arg(long)]
     name: String,
+    /// Free text for people (kept in the store, never in events).
     #[arg(long)]
     description: Option<String>,
     /// A date (2027-01-31), a number of days (30d), or `never`; default: the store's default lifetime.
