@@ -183,6 +183,7 @@ struct InspectArgs {
 
 /// An error that is the user's input: reported on one line, exit status 2.
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -190,6 +191,17 @@ fn main() -> ExitCode {
             eprintln!("finegrain: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `finegrain … | head` would panic on the closed pipe;
+/// a command-line tool should simply stop, as other Unix tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; resetting a
+    // signal to its default action has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

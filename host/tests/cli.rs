@@ -368,3 +368,26 @@ fn the_component_imports_no_functions() {
     assert!(!text.contains("wasi"), "{text}");
     assert!(text.contains("[method]authorizer.check-batch"), "{text}");
 }
+
+#[test]
+fn a_closed_pipe_stops_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    // Thirty copies of the example print more than a pipe buffer holds, so the
+    // writer is still writing when the reader goes away.
+    let example = example();
+    let mut args = vec!["test", "--at", AT];
+    args.extend(std::iter::repeat_n(example.as_str(), 30));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_finegrain"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here, as `| head -n 1` would.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("ok "), "{first}");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
