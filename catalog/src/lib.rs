@@ -10,6 +10,7 @@
 //! The engine never reads these files: the host compiles the catalog into the
 //! policy bundle, so a new catalog ships like new policy data.
 
+pub mod docs;
 mod load;
 mod model;
 

@@ -51,6 +51,30 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write the permissions reference: DIR/permissions.md and DIR/permissions.html.
+    Docs {
+        /// The directory to write into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+    },
+    /// The permission catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// How many of GitLab's reference operations the catalog maps (REST overall and
+    /// per area, GraphQL).
+    Coverage {
+        /// The GitLab reference directory (default: $FINEGRAIN_REFERENCE, else
+        /// ../shared/reference/gitlab beside the workspace).
+        #[arg(long, value_name = "DIR")]
+        reference: Option<PathBuf>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -243,7 +267,60 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Component { output } => describe_component(&cli.component, output.as_deref()),
         Command::Store(command) => store_cli::store(command),
         Command::Token(command) => store_cli::token(&cli.component, command),
+        Command::Docs { output } => docs(&output),
+        Command::Catalog(CatalogCommand::Coverage { reference, json }) => coverage(reference, json),
     }
+}
+
+fn builtin_catalog() -> Result<finegrain_catalog::Catalog> {
+    finegrain_catalog::Catalog::builtin().map_err(|e| anyhow!("built-in catalog: {e}"))
+}
+
+fn docs(dir: &Path) -> Result<ExitCode> {
+    let catalog = builtin_catalog()?;
+    std::fs::create_dir_all(dir).map_err(|e| anyhow!("{}: cannot create: {e}", dir.display()))?;
+    for (name, text) in [
+        ("permissions.md", finegrain_catalog::docs::markdown(&catalog)),
+        ("permissions.html", finegrain_catalog::docs::html(&catalog)),
+    ] {
+        let path = dir.join(name);
+        write_atomically(&path, text.as_bytes())?;
+        println!("wrote {} ({} bytes)", path.display(), text.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The GitLab reference next to the workspace this binary was built from.
+const DEFAULT_REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/gitlab");
+
+fn coverage(reference: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let dir = reference
+        .or_else(|| std::env::var_os("FINEGRAIN_REFERENCE").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REFERENCE));
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))
+    };
+    let (rest, graphql) = (read("rest_endpoints.tsv")?, read("graphql_operations.tsv")?);
+    let catalog = builtin_catalog()?;
+    let cov =
+        finegrain_catalog::docs::coverage(&catalog, &rest, &graphql).map_err(|e| anyhow!("{}/{e}", dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cov)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = cov.rest_by_area.keys().map(|a| a.chars().count() + 2).max().unwrap_or(0).max(24);
+    let line = |label: &str, r: &finegrain_catalog::docs::Ratio| {
+        println!("{label:<width$} {:>5} / {:<5} {:>6.1}%", r.mapped, r.total, r.percent());
+    };
+    line("REST /api/v4 operations", &cov.rest);
+    println!("  mappings annotated by GitLab: {}, assigned here: {}", cov.rest_from_gitlab, cov.rest_assigned);
+    line("GraphQL operations", &cov.graphql);
+    println!("REST by area:");
+    for (area, r) in &cov.rest_by_area {
+        line(&format!("  {area}"), r);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {

@@ -1,0 +1,356 @@
+//! The documentation renderer: the single-page permissions reference (Markdown
+//! and a self-contained HTML page) and the coverage of GitLab's reference.
+//!
+//! Everything here is a pure function of its inputs, returning a `String` or a
+//! value: the CLI decides where the text goes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::{Boundary, Catalog, Endpoint, Origin};
+
+/// One endpoint as the reference lists it.
+struct Row<'a> {
+    endpoint: &'a Endpoint,
+    /// `(raw permission, assignable permissions granting it)`, in the endpoint's order.
+    grants: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+/// Endpoints of one boundary, by the category of their raw permissions.
+struct Section<'a> {
+    boundary: Boundary,
+    categories: BTreeMap<&'a str, Vec<Row<'a>>>,
+}
+
+fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Gitlab => "GitLab",
+        Origin::Assigned => "assigned here",
+    }
+}
+
+/// Groups the catalog's endpoints by boundary (in `Boundary::ORDER`) and, within
+/// that, by the category of each raw permission they require. An endpoint whose
+/// permissions span several categories is listed under each of them.
+fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
+    let category: HashMap<&str, &str> =
+        catalog.permissions.iter().map(|p| (p.name.as_str(), p.category.as_str())).collect();
+    let mut granted_by: HashMap<&str, Vec<&str>> = HashMap::new();
+    for assignable in &catalog.assignable {
+        for raw in &assignable.raw_permissions {
+            granted_by.entry(raw.as_str()).or_default().push(assignable.name.as_str());
+        }
+    }
+    for names in granted_by.values_mut() {
+        names.sort_unstable();
+        names.dedup();
+    }
+    let mut endpoints: Vec<&Endpoint> = catalog.endpoints.iter().collect();
+    endpoints.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    Boundary::ORDER
+        .into_iter()
+        .map(|boundary| {
+            let mut categories: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
+            for endpoint in endpoints.iter().copied().filter(|e| e.boundary == boundary) {
+                let grants: Vec<(&str, Vec<&str>)> = endpoint
+                    .permissions
+                    .iter()
+                    .map(|p| (p.as_str(), granted_by.get(p.as_str()).cloned().unwrap_or_default()))
+                    .collect();
+                let cats: BTreeSet<&str> = endpoint
+                    .permissions
+                    .iter()
+                    .map(|p| category.get(p.as_str()).copied().unwrap_or("uncategorised"))
+                    .collect();
+                for cat in cats {
+                    categories.entry(cat).or_default().push(Row { endpoint, grants: grants.clone() });
+                }
+            }
+            Section { boundary, categories }
+        })
+        .collect()
+}
+
+fn title(boundary: Boundary) -> &'static str {
+    match boundary {
+        Boundary::Project => "Project",
+        Boundary::Group => "Group",
+        Boundary::User => "User",
+        Boundary::Instance => "Instance",
+    }
+}
+
+const INTRO: &str = "Every REST endpoint (under `/api/v4`) that finegrain authorizes, with the raw \
+permissions it requires and the assignable permissions a fine-grained token may select to \
+grant each of them. A token needs every raw permission listed for an endpoint. Endpoints are \
+grouped by boundary and, within a boundary, by the category of their raw permissions.";
+
+/// Escapes a Markdown table cell (inside a code span: only `|` and backticks matter).
+fn md_code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'").replace('|', "\\|"))
+}
+
+/// The reference as GitHub-flavoured Markdown.
+pub fn markdown(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# finegrain permissions reference\n\n{INTRO}\n");
+    let _ = writeln!(
+        out,
+        "{} endpoints, {} raw permissions, {} assignable permissions.\n",
+        catalog.endpoints.len(),
+        catalog.permissions.len(),
+        catalog.assignable.len()
+    );
+    for section in sections(catalog) {
+        let count: usize = section.categories.values().map(Vec::len).sum();
+        let _ = writeln!(out, "## {} boundary\n", title(section.boundary));
+        if count == 0 {
+            let _ = writeln!(out, "No endpoints.\n");
+            continue;
+        }
+        for (category, rows) in &section.categories {
+            let _ = writeln!(out, "### {} / {}\n", section.boundary.name(), md_code(category));
+            let _ = writeln!(out, "| Method | Path | Raw permissions | Granted by (assignable) | Origin |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for row in rows {
+                let raw: Vec<String> = row.grants.iter().map(|(p, _)| md_code(p)).collect();
+                let by: Vec<String> = row
+                    .grants
+                    .iter()
+                    .map(|(p, names)| {
+                        let names: Vec<String> = names.iter().map(|n| md_code(n)).collect();
+                        let names = if names.is_empty() { "(none)".to_owned() } else { names.join(", ") };
+                        if row.grants.len() > 1 { format!("{}: {names}", md_code(p)) } else { names }
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    md_code(&row.endpoint.method),
+                    md_code(&row.endpoint.path),
+                    raw.join(", "),
+                    by.join("; "),
+                    origin_name(row.endpoint.origin)
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
+h1{margin-top:0}h2{border-bottom:2px solid #ccc;padding-bottom:.2rem;margin-top:2rem}\
+h3{margin-bottom:.4rem}table{border-collapse:collapse;width:100%;margin-bottom:1rem}\
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}\
+th{background:#f3f3f3}code{font-family:ui-monospace,monospace}\
+#filter{font-size:1rem;padding:.4rem;width:30rem;max-width:100%}\
+.hidden{display:none}.origin-assigned{color:#8a4b00}#count{margin-left:1rem;color:#555}";
+
+/// Hides rows whose text does not contain every word typed, then empty tables and sections.
+const JS: &str = "(function(){var box=document.getElementById('filter');\
+var count=document.getElementById('count');\
+function apply(){var words=box.value.toLowerCase().split(/\\s+/).filter(function(w){return w;});\
+var shown=0;document.querySelectorAll('tr.endpoint').forEach(function(tr){\
+var text=tr.textContent.toLowerCase();var ok=words.every(function(w){return text.indexOf(w)>=0;});\
+tr.classList.toggle('hidden',!ok);if(ok){shown++;}});\
+document.querySelectorAll('.category,.boundary').forEach(function(el){\
+el.classList.toggle('hidden',!el.querySelector('tr.endpoint:not(.hidden)'));});\
+count.textContent=shown+' shown';}\
+box.addEventListener('input',apply);apply();})();";
+
+/// The reference as one self-contained HTML page (inline CSS and JavaScript, no
+/// external assets), with a filter box that hides non-matching rows.
+pub fn html(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    let intro = escape_html(INTRO).replace("`/api/v4`", "<code>/api/v4</code>");
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>finegrain permissions reference</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
+         <h1>finegrain permissions reference</h1>\n<p>{intro}</p>\n<p>{} endpoints, {} raw permissions, \
+         {} assignable permissions.</p>\n\
+         <p><input id=\"filter\" type=\"search\" placeholder=\"Filter: method, path, permission…\" \
+         aria-label=\"Filter endpoints\" autofocus><span id=\"count\"></span></p>\n",
+        catalog.endpoints.len(),
+        catalog.permissions.len(),
+        catalog.assignable.len()
+    );
+    for section in sections(catalog) {
+        let name = section.boundary.name();
+        let _ =
+            writeln!(out, "<section class=\"boundary\" id=\"{name}\">\n<h2>{} boundary</h2>", title(section.boundary));
+        for (category, rows) in &section.categories {
+            let category = escape_html(category);
+            let _ = writeln!(
+                out,
+                "<div class=\"category\" id=\"{name}-{category}\">\n<h3>{name} / <code>{category}</code></h3>\n\
+                 <table>\n<thead><tr><th>Method</th><th>Path</th><th>Raw permissions</th>\
+                 <th>Granted by (assignable)</th><th>Origin</th></tr></thead>\n<tbody>"
+            );
+            for row in rows {
+                let raw: Vec<String> =
+                    row.grants.iter().map(|(p, _)| format!("<code>{}</code>", escape_html(p))).collect();
+                let by: Vec<String> = row
+                    .grants
+                    .iter()
+                    .map(|(p, names)| {
+                        let names: Vec<String> =
+                            names.iter().map(|n| format!("<code>{}</code>", escape_html(n))).collect();
+                        let names = if names.is_empty() { "(none)".to_owned() } else { names.join(", ") };
+                        if row.grants.len() > 1 { format!("<code>{}</code>: {names}", escape_html(p)) } else { names }
+                    })
+                    .collect();
+                let origin = row.endpoint.origin;
+                let _ = writeln!(
+                    out,
+                    "<tr class=\"endpoint\"><td><code>{}</code></td><td><code>{}</code></td><td>{}</td>\
+                     <td>{}</td><td class=\"origin-{}\">{}</td></tr>",
+                    escape_html(&row.endpoint.method),
+                    escape_html(&row.endpoint.path),
+                    raw.join(", "),
+                    by.join("<br>"),
+                    if origin == Origin::Gitlab { "gitlab" } else { "assigned" },
+                    origin_name(origin)
+                );
+            }
+            let _ = writeln!(out, "</tbody>\n</table>\n</div>");
+        }
+        if section.categories.is_empty() {
+            let _ = writeln!(out, "<p>No endpoints.</p>");
+        }
+        let _ = writeln!(out, "</section>");
+    }
+    let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// Mapped out of total.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ratio {
+    pub mapped: usize,
+    pub total: usize,
+}
+
+impl Ratio {
+    /// The mapped share in percent (0 when there is nothing to map).
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 { 0.0 } else { 100.0 * self.mapped as f64 / self.total as f64 }
+    }
+}
+
+/// How much of GitLab's reference the catalog maps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Coverage {
+    /// `/api/v4` operations of `rest_endpoints.tsv`.
+    pub rest: Ratio,
+    /// The same, by the reference's `area` column (`(none)` when empty).
+    pub rest_by_area: BTreeMap<String, Ratio>,
+    /// Mapped operations whose mapping GitLab annotates.
+    pub rest_from_gitlab: usize,
+    /// Mapped operations whose mapping finegrain assigned.
+    pub rest_assigned: usize,
+    /// Operations of `graphql_operations.tsv` (the engine maps no GraphQL yet).
+    pub graphql: Ratio,
+}
+
+/// Each optional `(-/)` expanded into both variants, as `catalog/generate.py` does.
+pub fn expand_optional(path: &str) -> Vec<String> {
+    match path.split_once("(-/)") {
+        None => vec![path.to_owned()],
+        Some((head, tail)) => expand_optional(tail)
+            .into_iter()
+            .flat_map(|rest| [format!("{head}-/{rest}"), format!("{head}{rest}")])
+            .collect(),
+    }
+}
+
+/// Rows of a reference TSV (tabs only, no quoting) as maps from header to cell.
+fn tsv_rows<'a>(name: &str, text: &'a str, required: &[&str]) -> Result<Vec<HashMap<&'a str, &'a str>>, String> {
+    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().ok_or_else(|| format!("{name}: empty file"))?.split('\t').collect();
+    if let Some(missing) = required.iter().find(|c| !header.contains(c)) {
+        return Err(format!("{name}: header lacks column {missing}"));
+    }
+    Ok(lines.map(|line| header.iter().copied().zip(line.split('\t')).collect()).collect())
+}
+
+/// Counts the reference operations the catalog maps. A REST row (prefix
+/// `/api/v4`) is mapped when the catalog has an endpoint with its method for
+/// every path its `(-/)` expansion yields; its origin is that of those endpoints
+/// (GitLab when any of them is). GraphQL operations count as unmapped: the
+/// engine routes no GraphQL yet.
+pub fn coverage(catalog: &Catalog, rest_tsv: &str, graphql_tsv: &str) -> Result<Coverage, String> {
+    let endpoints: HashMap<(&str, &str), Origin> =
+        catalog.endpoints.iter().map(|e| ((e.method.as_str(), e.path.as_str()), e.origin)).collect();
+    let mut rest = Ratio::default();
+    let mut by_area: BTreeMap<String, Ratio> = BTreeMap::new();
+    let (mut from_gitlab, mut assigned) = (0, 0);
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    for row in tsv_rows("rest_endpoints.tsv", rest_tsv, &["method", "prefix", "path", "area"])? {
+        if row.get("prefix").copied() != Some("/api/v4") {
+            continue;
+        }
+        let (method, path) = (row.get("method").copied().unwrap_or(""), row.get("path").copied().unwrap_or(""));
+        if !seen.insert((method, path)) {
+            continue;
+        }
+        let area = match row.get("area").copied().unwrap_or("") {
+            "" => "(none)".to_owned(),
+            a => a.to_owned(),
+        };
+        let origins: Option<Vec<Origin>> =
+            expand_optional(path).iter().map(|p| endpoints.get(&(method, p.as_str())).copied()).collect();
+        let entry = by_area.entry(area).or_default();
+        rest.total += 1;
+        entry.total += 1;
+        if let Some(origins) = origins {
+            rest.mapped += 1;
+            entry.mapped += 1;
+            if origins.contains(&Origin::Gitlab) {
+                from_gitlab += 1;
+            } else {
+                assigned += 1;
+            }
+        }
+    }
+    let graphql_rows = tsv_rows("graphql_operations.tsv", graphql_tsv, &["kind", "name"])?;
+    let graphql = Ratio { mapped: 0, total: graphql_rows.len() };
+    Ok(Coverage { rest, rest_by_area: by_area, rest_from_gitlab: from_gitlab, rest_assigned: assigned, graphql })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_segments_expand_like_the_generator() {
+        assert_eq!(expand_optional("/a/b"), vec!["/a/b"]);
+        assert_eq!(expand_optional("/a/(-/)b"), vec!["/a/-/b", "/a/b"]);
+        assert_eq!(expand_optional("/a/(-/)b/(-/)c").len(), 4);
+    }
+
+    #[test]
+    fn html_escapes_everything() {
+        assert_eq!(escape_html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}

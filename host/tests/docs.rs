@@ -1,0 +1,229 @@
+//! `finegrain docs` and `finegrain catalog coverage`: the permissions reference
+//! pages and the coverage figures, checked against counts made here from the
+//! reference and catalog TSV files.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn finegrain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_finegrain"))
+        .args(args)
+        .env_remove("FINEGRAIN_REFERENCE")
+        .output()
+        .expect("run finegrain")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("finegrain-docs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/gitlab")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes the pages once per test and returns (markdown, html).
+fn pages(name: &str) -> (String, String) {
+    let dir = scratch(name);
+    let out = finegrain(&["docs", "-o", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(dir.join("permissions.md")).unwrap();
+    let html = std::fs::read_to_string(dir.join("permissions.html")).unwrap();
+    (md, html)
+}
+
+/// The text of a file from the heading containing `heading` up to the next
+/// heading of the same level `marker`.
+fn under<'a>(text: &'a str, heading: &str, marker: &str) -> &'a str {
+    let start = text.find(heading).unwrap_or_else(|| panic!("no heading {heading:?}"));
+    let rest = &text[start + heading.len()..];
+    &rest[..rest.find(marker).unwrap_or(rest.len())]
+}
+
+#[test]
+fn markdown_lists_an_endpoint_under_its_boundary_and_category() {
+    let (md, _) = pages("md");
+    let project = under(&md, "## Project boundary", "\n## ");
+    let line = project
+        .lines()
+        .find(|l| l.contains("| `GET` | `/projects/:id/repository/branches` |"))
+        .expect("branches endpoint under the project boundary");
+    assert!(line.contains("`read_branch`"), "{line}");
+    // Granted by the assignable permission of the same name.
+    assert!(line.matches("`read_branch`").count() >= 2, "{line}");
+    // Under the heading of read_branch's category.
+    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
+    let category = &catalog.permissions.iter().find(|p| p.name == "read_branch").unwrap().category;
+    assert!(under(project, &format!("### project / `{category}`"), "\n### ").contains(line));
+    assert!(!under(&md, "## Group boundary", "\n## ").contains("`/projects/:id/repository/branches`"));
+    for heading in ["## Project boundary", "## Group boundary", "## User boundary", "## Instance boundary"] {
+        assert!(md.contains(heading), "{heading}");
+    }
+}
+
+#[test]
+fn html_is_self_contained_escaped_and_filterable() {
+    let (_, html) = pages("html");
+    let project = under(&html, "<h2>Project boundary</h2>", "<h2>");
+    let row = project
+        .lines()
+        .find(|l| l.contains("<code>/projects/:id/repository/branches</code>") && l.contains("<code>GET</code>"))
+        .expect("branches row under the project boundary");
+    assert!(row.matches("<code>read_branch</code>").count() >= 2, "{row}");
+    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
+    let category = &catalog.permissions.iter().find(|p| p.name == "read_branch").unwrap().category;
+    assert!(under(project, &format!("<h3>project / <code>{category}</code></h3>"), "<h3>").contains(row));
+    for forbidden in ["http://", "https://", "<script src", "<link", "@import", "url("] {
+        assert!(!html.contains(forbidden), "{forbidden}");
+    }
+    assert!(html.contains("<input id=\"filter\"") && html.contains("<script>") && html.contains("<style>"));
+    // No raw `<` inside the data: every table cell's text is escaped.
+    for cell in html.split("<code>").skip(1) {
+        let text = &cell[..cell.find("</code>").unwrap()];
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+    }
+    assert_eq!(finegrain_catalog::docs::escape_html("<x>"), "&lt;x&gt;");
+}
+
+#[test]
+fn html_escapes_data_from_the_catalog() {
+    let mut catalog = finegrain_catalog::Catalog::builtin().unwrap();
+    catalog.endpoints[0].path = "/evil/<script>alert(1)</script>".to_owned();
+    let html = finegrain_catalog::docs::html(&catalog);
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("/evil/&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let md = finegrain_catalog::docs::markdown(&catalog);
+    assert!(md.contains("`/evil/<script>alert(1)</script>`"));
+}
+
+/// Coverage counted independently: reference rows against catalog/data/endpoints.tsv.
+struct Expected {
+    mapped: usize,
+    total: usize,
+    gitlab: usize,
+    assigned: usize,
+    by_area: BTreeMap<String, (usize, usize)>,
+    graphql_total: usize,
+}
+
+fn expand(path: &str) -> Vec<String> {
+    let mut paths = vec![String::new()];
+    let mut rest = path;
+    while let Some(i) = rest.find("(-/)") {
+        let head = &rest[..i];
+        paths = paths.iter().flat_map(|p| [format!("{p}{head}-/"), format!("{p}{head}")]).collect();
+        rest = &rest[i + 4..];
+    }
+    paths.into_iter().map(|p| p + rest).collect()
+}
+
+fn expected() -> Expected {
+    let endpoints =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/data/endpoints.tsv")).unwrap();
+    let mut catalog: BTreeMap<(String, String), String> = BTreeMap::new();
+    for line in endpoints.lines().skip(1).filter(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        catalog.insert((cells[0].to_owned(), cells[1].to_owned()), cells[5].to_owned());
+    }
+    let rest = std::fs::read_to_string(reference_dir().join("rest_endpoints.tsv")).unwrap();
+    let mut lines = rest.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (method, prefix, path, area) = (col("method"), col("prefix"), col("path"), col("area"));
+    let mut e = Expected { mapped: 0, total: 0, gitlab: 0, assigned: 0, by_area: BTreeMap::new(), graphql_total: 0 };
+    let mut seen = HashSet::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        if cells[prefix] != "/api/v4" || !seen.insert((cells[method], cells[path])) {
+            continue;
+        }
+        let area = if cells[area].is_empty() { "(none)" } else { cells[area] };
+        let slot = e.by_area.entry(area.to_owned()).or_default();
+        e.total += 1;
+        slot.1 += 1;
+        let origins: Option<Vec<&String>> =
+            expand(cells[path]).into_iter().map(|p| catalog.get(&(cells[method].to_owned(), p))).collect();
+        if let Some(origins) = origins {
+            e.mapped += 1;
+            slot.0 += 1;
+            if origins.iter().any(|o| *o == "gitlab") {
+                e.gitlab += 1;
+            } else {
+                e.assigned += 1;
+            }
+        }
+    }
+    let graphql = std::fs::read_to_string(reference_dir().join("graphql_operations.tsv")).unwrap();
+    e.graphql_total = graphql.lines().skip(1).filter(|l| !l.is_empty()).count();
+    e
+}
+
+#[test]
+fn coverage_json_matches_an_independent_count() {
+    let out = finegrain(&["catalog", "coverage", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("coverage JSON");
+    let e = expected();
+    assert!(e.total > 1000 && e.mapped > 0);
+    assert_eq!(json["rest"]["mapped"], e.mapped);
+    assert_eq!(json["rest"]["total"], e.total);
+    assert_eq!(json["rest_from_gitlab"], e.gitlab);
+    assert_eq!(json["rest_assigned"], e.assigned);
+    assert_eq!(json["graphql"]["mapped"], 0);
+    assert_eq!(json["graphql"]["total"], e.graphql_total);
+    let areas = json["rest_by_area"].as_object().unwrap();
+    assert_eq!(areas.len(), e.by_area.len());
+    for (area, (mapped, total)) in &e.by_area {
+        assert_eq!(areas[area]["mapped"], *mapped, "{area}");
+        assert_eq!(areas[area]["total"], *total, "{area}");
+    }
+}
+
+#[test]
+fn coverage_text_shows_the_same_figures() {
+    let reference = reference_dir();
+    let out = finegrain(&["catalog", "coverage", "--reference", reference.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let e = expected();
+    let rest = text.lines().find(|l| l.starts_with("REST /api/v4 operations")).unwrap();
+    let figures: Vec<&str> = rest.split_whitespace().collect();
+    assert!(
+        figures.windows(3).any(|w| w == [e.mapped.to_string().as_str(), "/", e.total.to_string().as_str()]),
+        "{rest}"
+    );
+    assert!(text.contains(&format!("annotated by GitLab: {}, assigned here: {}", e.gitlab, e.assigned)), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("GraphQL operations") && l.contains(&format!("0 / {}", e.graphql_total)))
+    );
+}
+
+#[test]
+fn missing_reference_is_one_line_and_exit_two() {
+    let dir = scratch("noref");
+    let out = finegrain(&["catalog", "coverage", "--reference", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("rest_endpoints.tsv"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_finegrain"))
+        .args(["catalog", "coverage", "--json"])
+        .env("FINEGRAIN_REFERENCE", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
