@@ -175,6 +175,20 @@ pub struct AccessEntry {
     pub permissions: Vec<String>,
 }
 
+/// A token's status at time `at`: `active`, `revoked`, `expired` or
+/// `user_inactive`, checked in the order the engine decides them.
+pub fn token_status(revoked: bool, expires: Option<Timestamp>, user_active: bool, at: Timestamp) -> &'static str {
+    if revoked {
+        "revoked"
+    } else if expires.is_some_and(|e| e <= at) {
+        "expired"
+    } else if !user_active {
+        "user_inactive"
+    } else {
+        "active"
+    }
+}
+
 /// The "what can this token do" view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenReport {

@@ -16,15 +16,7 @@ impl Policy {
         };
         let token = &self.tokens[*index.ok_or("no such token")?];
         let user = &self.users[token.user];
-        let status = if token.revoked {
-            "revoked"
-        } else if token.expires.is_some_and(|e| e <= at) {
-            "expired"
-        } else if !user.active {
-            "user_inactive"
-        } else {
-            "active"
-        };
+        let status = crate::api::token_status(token.revoked, token.expires, user.active, at);
         let (kind, scopes) = match &token.rights {
             TokenRights::Legacy(s) => {
                 ("legacy", s.iter().map(|s| self.catalog.legacy_scopes[*s].name.clone()).collect())

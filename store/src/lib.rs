@@ -108,15 +108,7 @@ impl TokenInfo {
     /// `active`, `revoked`, `expired` or `user_inactive` at time `now`, as the
     /// engine would decide (revocation first).
     pub fn status(&self, now: Timestamp) -> &'static str {
-        if self.revoked_at.is_some() {
-            "revoked"
-        } else if self.expires.is_some_and(|e| e <= now) {
-            "expired"
-        } else if !self.user_active {
-            "user_inactive"
-        } else {
-            "active"
-        }
+        finegrain_engine::api::token_status(self.revoked_at.is_some(), self.expires, self.user_active, now)
     }
 }
 
