@@ -343,15 +343,16 @@ impl Policy {
                 None
             }
         };
-        if let Err(Refusal(code, detail)) = self.user_may(token.user, &target, at, trace) {
+        // The user's standing in the target namespace, computed once for the
+        // user check and the protection check.
+        let standing = target.ns.map(|ns| (ns, self.standing(token.user, ns, at)));
+        let place = standing.as_ref().map(|(ns, s)| (*ns, s));
+        if let Err(Refusal(code, detail)) = self.user_may(token.user, &target, place, trace) {
             reasons.push(reason(code, detail));
         }
-        if !target.writes.is_empty()
-            && let Some(ns) = target.ns
-        {
-            let standing = self.standing(token.user, ns, at);
+        if let Some((ns, standing)) = place {
             for write in &target.writes {
-                reasons.extend(self.protection(ns, write, &standing, self.users[token.user].admin, trace));
+                reasons.extend(self.protection(ns, write, standing, self.users[token.user].admin, trace));
             }
         }
         let boundary = decided.or(Some(target.boundary));
@@ -508,17 +509,18 @@ impl Policy {
 
     /// Step 3: the user holds every required permission (a token never exceeds
     /// its user).
-    fn user_may(&self, user: usize, target: &Target, at: Timestamp, trace: &mut Trace) -> Result<(), Refusal> {
-        let missing: Vec<&str> = target
-            .required
-            .iter()
-            .filter(|p| !self.user_holds(user, **p, target.ns, at))
-            .map(|p| self.perm_name(*p))
-            .collect();
+    fn user_may(
+        &self,
+        user: usize,
+        target: &Target,
+        place: Option<(usize, &Standing)>,
+        trace: &mut Trace,
+    ) -> Result<(), Refusal> {
+        let missing: Vec<&str> =
+            target.required.iter().filter(|p| !self.user_holds(user, **p, place)).map(|p| self.perm_name(*p)).collect();
         let username = &self.users[user].username;
-        let role = || match target.ns {
-            Some(ns) => {
-                let standing = self.standing(user, ns, at);
+        let role = || match place {
+            Some((ns, standing)) => {
                 let abilities: Vec<&str> =
                     standing.abilities.iter().map(|a| self.catalog.abilities[*a].name.as_str()).collect();
                 let crud: Vec<String> = standing.crud.iter().map(|(r, v)| format!("{r}:{}", v.name())).collect();

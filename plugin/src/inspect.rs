@@ -113,6 +113,8 @@ impl Policy {
         boundary: Boundary,
         at: Timestamp,
     ) -> Vec<String> {
+        let standing = ns.map(|ns| (ns, self.standing(user, ns, at)));
+        let place = standing.as_ref().map(|(ns, s)| (*ns, s));
         self.catalog
             .assignable
             .iter()
@@ -122,7 +124,7 @@ impl Policy {
                 assignable.boundaries.contains(&boundary)
                     && !raw.is_empty()
                     && token_side.contains_all(raw)
-                    && raw.iter().all(|p| self.user_holds(user, *p, ns, at))
+                    && raw.iter().all(|p| self.user_holds(user, *p, place))
             })
             .map(|(_, assignable)| assignable.name.clone())
             .collect()

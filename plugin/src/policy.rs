@@ -578,17 +578,17 @@ impl Policy {
         }
     }
 
-    /// Whether a user holds a raw permission in a namespace (or, with `None`, at
-    /// user or instance level).
-    pub fn user_holds(&self, user: usize, perm: PermId, ns: Option<usize>, at: Timestamp) -> bool {
+    /// Whether a user holds a raw permission in a namespace, given their
+    /// standing there (computed once by the caller), or, with `None`, at user or
+    /// instance level.
+    pub fn user_holds(&self, user: usize, perm: PermId, place: Option<(usize, &Standing)>) -> bool {
         let p = &self.catalog.permissions[usize::from(perm)];
         let u = &self.users[user];
-        let Some(ns) = ns else {
+        let Some((ns, standing)) = place else {
             // No namespace: the endpoint is about the user themself or lists what
             // they can see. Only administrator permissions need more.
             return u.admin || p.min_role != MinRole::Level(finegrain_catalog::level::ADMIN);
         };
-        let standing = self.standing(user, ns, at);
         let by_role = match p.min_role {
             MinRole::Authenticated => true,
             MinRole::Level(level) => standing.level >= level,
