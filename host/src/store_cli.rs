@@ -371,9 +371,11 @@ pub fn store(command: StoreCommand) -> Result<ExitCode> {
         }
         StoreCommand::Import { store, world } => {
             let path = store.path()?;
-            let (parsed, _) = finegrain::world_file::read(&world).map_err(|e| anyhow!("{e}"))?;
             // The file's own checks place errors on its lines before the store is touched.
-            finegrain::load_policy(&world).map_err(|e| anyhow!("{e}"))?;
+            let policy = finegrain::load_policy(&world).map_err(|e| anyhow!("{e}"))?;
+            let parsed = policy
+                .file
+                .ok_or_else(|| anyhow!("{}: is a bundle; store import takes a world file (YAML)", world.display()))?;
             let mut db = Store::open(&path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let summary = db.import(&parsed.world, time::now()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             println!(
