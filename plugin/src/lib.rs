@@ -12,6 +12,7 @@
 pub mod api;
 pub mod bundle;
 mod eval;
+pub mod graphql;
 pub mod http;
 mod inspect;
 mod permset;
