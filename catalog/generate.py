@@ -150,6 +150,7 @@ class Reference:
     endpoints: list      # Rows of rest_endpoints.tsv
     abilities: list      # Rows of custom_abilities.tsv
     scopes: list         # Rows of legacy_scopes.tsv
+    graphql: list        # Rows of graphql_operations.tsv
 
 
 def load_reference(directory: Path) -> Reference:
@@ -172,6 +173,7 @@ def load_reference(directory: Path) -> Reference:
                             "enabled_for_group_access_levels",
                             "enabled_for_project_access_levels"), False),
         scopes=read_tsv(directory / "legacy_scopes.tsv", ("scope",), False),
+        graphql=read_tsv(directory / "graphql_operations.tsv", ("kind", "name"), False),
     )
 
 
@@ -218,6 +220,7 @@ def build_assignable(ref: Reference) -> dict:
             "action": row["action"],
             "boundaries": check_boundaries(split_list(row["boundaries"]), row.where()),
             "raw": raw,
+            "origin": "gitlab",
         }
     return result
 
@@ -246,6 +249,7 @@ def build_raw(ref: Reference, assignable: dict) -> dict:
             "action": row["action"],
             "category": assignable[owners[0]]["category"],
             "boundaries": sorted(set(boundaries)),
+            "origin": "gitlab",
         }
     return result
 
@@ -409,11 +413,33 @@ class PathRejected(Exception):
 
 
 def expand_optional(path: str) -> list:
-    """Expand each optional '(-/)' into both variants (with and without)."""
-    if "(-/)" not in path:
-        return [path]
-    head, _, tail = path.partition("(-/)")
-    return [v for rest in expand_optional(tail) for v in (head + "-/" + rest, head + rest)]
+    """Expand each optional group ``(...)`` into both variants (with and without).
+
+    Grape writes optional parts as ``(-/)``, ``(/:hash)`` or ``(*path/)``; an
+    escaped ``\\(`` or ``\\)`` is a literal parenthesis (NuGet's OData routes).
+    """
+    depth, start = 0, None
+    for index, ch in enumerate(path):
+        if ch == "\\":
+            continue
+        if ch == "(" and (index == 0 or path[index - 1] != "\\"):
+            if depth == 0:
+                start = index
+            depth += 1
+        elif ch == ")" and (index == 0 or path[index - 1] != "\\") and depth:
+            depth -= 1
+            if depth == 0:
+                head, inner, tail = path[:start], path[start + 1:index], path[index + 1:]
+                rests = expand_optional(tail)
+                return ([v for inner_v in expand_optional(inner) for r in rests
+                         for v in [head + inner_v + r]] + [head + r for r in rests])
+    return [path.replace("\\(", "(").replace("\\)", ")")]
+
+
+# A parameter segment, optionally with a literal prefix or suffix inside the
+# segment (`binary-:architecture`, `:module_version.info`): the router supports
+# one parameter per segment.
+PARAM_SEGMENT = re.compile(r"([^:*]*)([:*])([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9.]+)?\Z")
 
 
 def check_segments(path: str) -> list:
@@ -421,19 +447,24 @@ def check_segments(path: str) -> list:
     if not path.startswith("/"):
         raise PathRejected("path does not start with /")
     segments = path[1:].split("/")
-    for index, segment in enumerate(segments):
+    for segment in segments:
         if not segment:
             raise PathRejected("empty path segment")
-        if any(ch in segment for ch in "(){}\\"):
-            raise PathRejected("optional or grouped syntax")
-        if segment[0] in ":*":
-            if not PARAM_NAME.match(segment[1:]):
-                raise PathRejected("parameter with extra characters (e.g. '.:format')")
-            if segment[0] == "*" and index != len(segments) - 1:
-                raise PathRejected("catch-all parameter not in last position")
-        elif ":" in segment or "*" in segment:
-            raise PathRejected("parameter inside a literal segment")
+        if any(ch in segment for ch in "{}\\"):
+            raise PathRejected("braces or backslashes in a segment")
+        if ":" in segment or "*" in segment:
+            match = PARAM_SEGMENT.match(segment)
+            if not match:
+                raise PathRejected("parameter mixed with other text in a segment")
+            if match.group(2) == "*" and (match.group(1) or match.group(4)):
+                raise PathRejected("catch-all parameter with a prefix or suffix")
     return segments
+
+
+def param_name(segment: str):
+    """The name of a (possibly affixed) named parameter segment, or None."""
+    match = PARAM_SEGMENT.match(segment)
+    return match.group(3) if match and match.group(2) == ":" else None
 
 
 def normalise_paths(path: str) -> list:
@@ -489,6 +520,7 @@ class Candidate:
     boundary: str
     origin: str
     where: str
+    auth: str = "token"  # token | anonymous | service (see rules/conventions.tsv)
 
 
 def reference_candidates(ref: Reference) -> list:
@@ -525,10 +557,196 @@ def assigned_candidates(ref: Reference, raw: dict) -> list:
     return result
 
 
-def build_endpoints(ref: Reference, raw: dict, report: Report) -> list:
-    """Turn reference and assigned operations into endpoint rows."""
+
+# --------------------------------------------------------------------------
+# Conventions for operations GitLab has not annotated
+# --------------------------------------------------------------------------
+
+AUTH_KINDS = ("token", "anonymous", "service")
+METHOD_ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update",
+                  "PATCH": "update", "DELETE": "delete"}
+ACTION_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+@dataclass
+class Convention:
+    where: str
+    pattern: str
+    methods: list        # ["*"] or HTTP methods
+    auth: str
+    resource: str
+    action: str          # "" = by method, "{last}" = last literal segment, or a verb
+    boundary: str        # "" = from the path
+    category: str
+    used: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.methods == ["*"] or method in self.methods)
+                and fnmatch.fnmatchcase(path, self.pattern))
+
+
+def load_conventions(categories: set) -> list:
+    rows = read_tsv(RULES_DIR / "conventions.tsv",
+                    ("path", "methods", "auth", "resource", "action", "boundary", "category"),
+                    True)
+    result = []
+    for row in rows:
+        where = row.where()
+        methods = split_list(row["methods"])
+        if methods != ["*"] and any(m not in HTTP_METHODS for m in methods):
+            raise CatalogError(f"{where}: methods must be * or HTTP methods, not {row['methods']!r}")
+        if row["auth"] not in AUTH_KINDS:
+            raise CatalogError(f"{where}: auth must be one of {', '.join(AUTH_KINDS)}, "
+                               f"not {row['auth']!r}")
+        token = row["auth"] == "token"
+        if token != bool(row["resource"]):
+            raise CatalogError(f"{where}: a resource is required for auth token and "
+                               "forbidden otherwise")
+        if token and not ACTION_NAME.match(row["resource"]):
+            raise CatalogError(f"{where}: resource {row['resource']!r} is not snake_case")
+        action = row["action"]
+        if action and action != "{last}" and not ACTION_NAME.match(action):
+            raise CatalogError(f"{where}: action {action!r} is not snake_case or {{last}}")
+        if row["boundary"] and row["boundary"] not in BOUNDARIES:
+            raise CatalogError(f"{where}: unknown boundary {row['boundary']!r}")
+        if row["category"] and row["category"] not in categories:
+            raise CatalogError(f"{where}: unknown category {row['category']!r} (use one of "
+                               "granular_assignable_permissions.tsv)")
+        result.append(Convention(where, row["path"], methods, row["auth"], row["resource"],
+                                 action, row["boundary"], row["category"]))
+    return result
+
+
+def path_boundary(path: str) -> str:
+    """GitLab's convention: /projects/:id... project, /groups/:id... group,
+    /user... user, anything else instance."""
+    segments = path.strip("/").split("/")
+    if len(segments) > 1 and segments[1].startswith(":"):
+        kind = {"projects": "project", "groups": "group"}.get(segments[0])
+        if kind:
+            return kind
+    return "user" if segments[0] == "user" else "instance"
+
+
+def convention_action(rule: Convention, method: str, path: str, where: str) -> str:
+    if rule.action == "{last}":
+        literals = [s for s in expand_optional(path)[-1].split("/") if s and s[0] not in ":*"]
+        verb = literals[-1].lower().replace("-", "_") if literals else ""
+        if not ACTION_NAME.match(verb):
+            raise CatalogError(f"{where}: {{last}} gives no usable verb for {method} {path}")
+        return verb
+    return rule.action or METHOD_ACTIONS[method]
+
+
+def boundary_problem(cand: Candidate, raw: dict) -> str:
+    """Why the candidate's boundary cannot be enforced, or '' when it can."""
+    outside = [p for p in cand.permissions
+               if p in raw and not boundary_fits(cand.boundary, raw[p]["boundaries"])]
+    if outside:
+        return f"boundary {cand.boundary} is not among the boundaries of {', '.join(outside)}"
+    if cand.boundary in ("project", "group"):
+        try:
+            variants = normalise_paths(cand.path)
+        except PathRejected:
+            return ""
+        if any(not namespace_param(segments, cand.boundary) for _, segments in variants):
+            return f"the path names no {cand.boundary}"
+    return ""
+
+
+def correct_boundaries(candidates: list, raw: dict, report: Report) -> list:
+    """Annotated operations whose boundary cannot be enforced as GitLab wrote it.
+
+    When the path gives a boundary the permissions allow (GitLab's own path
+    convention), that boundary is used and the mapping becomes ``assigned``;
+    otherwise the operation is left to rules/conventions.tsv (it is dropped
+    here, so the conventions see it as unannotated).
+    """
+    result = []
+    for cand in candidates:
+        problem = boundary_problem(cand, raw)
+        if not problem:
+            result.append(cand)
+            continue
+        label = f"{cand.method} {cand.path} ({cand.where})"
+        corrected = Candidate(cand.method, cand.path, cand.permissions,
+                              path_boundary(cand.path), "assigned", cand.where)
+        if not boundary_problem(corrected, raw) and all(p in raw for p in cand.permissions):
+            report.note("GitLab boundary corrected from the path",
+                        f"{label}: {cand.boundary} -> {corrected.boundary} ({problem})")
+            result.append(corrected)
+        else:
+            report.note("GitLab annotation not enforceable; conventions decide",
+                        f"{label}: {problem}")
+    return result
+
+
+def convention_candidates(ref: Reference, raw: dict, assignable: dict, taken: set,
+                          report: Report) -> list:
+    """Candidates for the unannotated operations, by the first matching convention.
+
+    A token-authenticated operation needs ``<action>_<resource>``. When GitLab
+    already has that raw permission it is reused (and made assignable if no
+    assignable permission carried it); otherwise it is created here, with an
+    assignable permission of the same name, in the style of GitLab's
+    single-permission assignables. New names are recorded as origin
+    ``assigned``.
+    """
+    categories = {a["category"] for a in assignable.values()}
+    rules = load_conventions(categories)
+    category_of = {a["resource"]: a["category"] for a in assignable.values()}
+    result, created = [], {}
+    for row in ref.endpoints:
+        key = (row["method"], row["path"])
+        if row["prefix"] != API_PREFIX or key in taken:
+            continue
+        label = f"{row['method']} {row['path']} ({row.where()})"
+        rule = next((r for r in rules if r.matches(*key)), None)
+        if rule is None:
+            report.skip("no convention matches (unmapped)", label)
+            continue
+        rule.used += 1
+        boundary = rule.boundary or path_boundary(row["path"])
+        if rule.auth != "token":
+            result.append(Candidate(row["method"], row["path"], [], boundary, "assigned",
+                                    row.where(), rule.auth))
+            continue
+        name = f"{convention_action(rule, *key, rule.where)}_{rule.resource}"
+        if name not in raw:
+            action = name[: -len(rule.resource) - 1]
+            category = rule.category or category_of.get(rule.resource, "")
+            if not category:
+                raise CatalogError(f"{rule.where}: resource {rule.resource!r} is new; give it a "
+                                   "category")
+            gitlab_row = ref.raw.get(name)
+            raw[name] = {"resource": rule.resource, "action": action, "category": category,
+                         "boundaries": [], "origin": "assigned" if gitlab_row is None else "gitlab"}
+            assignable[name] = {"category": category, "resource": rule.resource,
+                                "action": action, "boundaries": [], "raw": [name],
+                                "origin": "assigned"}
+            created[name] = rule.where
+        if name in created:
+            for perm in (raw[name], assignable[name]):
+                perm["boundaries"] = sorted(set(perm["boundaries"]) | {boundary})
+        result.append(Candidate(row["method"], row["path"], [name], boundary, "assigned",
+                                f"{row.where()} via {rule.where}"))
+    for rule in rules:
+        if not rule.used:
+            report.note("convention never used (shadowed or too narrow)",
+                        f"{rule.pattern} ({rule.where})")
+    report.note("permissions created or made assignable by conventions",
+                ", ".join(sorted(created)) or "(none)")
+    return result
+
+
+def build_endpoints(candidates: list, ref: Reference, raw: dict, report: Report) -> list:
+    """Turn candidate operations into endpoint rows.
+
+    An operation is kept whole or not at all: every path its optional groups
+    expand to must be routable, or the operation is skipped and reported.
+    """
     endpoints, seen = [], {}
-    for cand in reference_candidates(ref) + assigned_candidates(ref, raw):
+    for cand in candidates:
         label = f"{cand.method} {cand.path} ({cand.where})"
         missing = [p for p in cand.permissions if p not in raw]
         if missing:
@@ -553,67 +771,73 @@ def build_endpoints(ref: Reference, raw: dict, report: Report) -> list:
         except PathRejected as exc:
             report.skip(f"path syntax: {exc}", label)
             continue
+        rows, problem = [], None
         for path, segments in variants:
             param = ""
             if cand.boundary in ("project", "group"):
                 param = namespace_param(segments, cand.boundary)
                 if not param:
-                    report.skip(f"{cand.boundary} boundary without a {cand.boundary} "
-                                "path parameter", label)
-                    continue
+                    problem = (f"{cand.boundary} boundary without a {cand.boundary} path "
+                               "parameter", label)
+                    break
+                if "*" in path.split("/:" + param)[0]:
+                    problem = ("namespace parameter after a catch-all", label)
+                    break
             key = (cand.method, path)
             if key in seen:
-                report.skip("duplicate method and path (first kept)",
-                            f"{cand.method} {path} ({cand.where}; kept {seen[key]})")
-                continue
-            seen[key] = cand.where
-            endpoints.append({"method": cand.method, "path": path,
-                              "permissions": sorted(set(cand.permissions)),
-                              "boundary": cand.boundary, "boundary_param": param,
-                              "origin": cand.origin, "where": cand.where})
-    endpoints = drop_catch_all_conflicts(endpoints, report)
-    report_param_name_clashes(endpoints, report)
-    return endpoints
+                problem = ("duplicate method and path (first kept)",
+                           f"{cand.method} {path} ({cand.where}; kept {seen[key]})")
+                break
+            rows.append({"method": cand.method, "path": path,
+                         "permissions": sorted(set(cand.permissions)),
+                         "boundary": cand.boundary, "boundary_param": param,
+                         "origin": cand.origin, "auth": cand.auth, "reference": cand.path,
+                         "where": cand.where})
+        if problem:
+            report.skip(*problem)
+            continue
+        for row in rows:
+            seen[(row["method"], row["path"])] = cand.where
+        endpoints.extend(rows)
+    return drop_shadowed(endpoints, report)
 
 
 def shape(segments: list) -> str:
     """A path with every parameter reduced to its kind (':' or '*')."""
-    return "/".join(s[0] if s[:1] in (":", "*") else s for s in segments)
+    return "/".join(PARAM_SEGMENT.sub(lambda m: m.group(1) + m.group(2) + (m.group(4) or ""), s)
+                    for s in segments)
 
 
-def drop_catch_all_conflicts(endpoints: list, report: Report) -> list:
-    """Drop catch-all routes that sit where another route has a named parameter.
+def route_shape(path: str) -> tuple:
+    """How the router files a template: routes without a catch-all are matched
+    whole; a route with one is filed under the part before its first catch-all
+    and matched there by the rest (the tail)."""
+    segments = path.split("/")
+    star = next((i for i, s in enumerate(segments) if s.startswith("*")), None)
+    if star is None:
+        return ("exact", shape(segments), "")
+    return ("tail", shape(segments[:star]), shape(segments[star:]))
 
-    A radix-tree router keeps one parameter child per node, whatever the HTTP
-    method, so '/npm/*name' and '/npm/:name' cannot both be routed. The named
-    routes are kept (other routes hang below them); the catch-all goes.
+
+def drop_shadowed(endpoints: list, report: Report) -> list:
+    """Drop an operation whose route another one would always win.
+
+    Two templates of the same method that differ only in parameter names (or,
+    for catch-all routes, have the same prefix and the same tail shape) match
+    exactly the same requests; the router would always pick the first, so the
+    second operation is reported and left out. The Rust router refuses such a
+    catalog too.
     """
-    named = set()
+    first, dropped = {}, set()
     for ep in endpoints:
-        segments = ep["path"].split("/")
-        for index, segment in enumerate(segments):
-            if segment.startswith(":"):
-                named.add(shape(segments[:index]))
-    kept = []
-    for ep in endpoints:
-        segments = ep["path"].split("/")
-        if segments[-1].startswith("*") and shape(segments[:-1]) in named:
-            report.skip("catch-all where another route has a named parameter",
-                        f"{ep['method']} {ep['path']} ({ep['where']})")
-            continue
-        kept.append(ep)
-    return kept
-
-
-def report_param_name_clashes(endpoints: list, report: Report) -> None:
-    """Routes that differ only in parameter names are ambiguous for a matcher."""
-    shapes = defaultdict(set)
-    for ep in endpoints:
-        shapes[(ep["method"], shape(ep["path"].split("/")))].add(ep["path"])
-    for (method, _), paths in sorted(shapes.items()):
-        if len(paths) > 1:
-            report.note("routes differing only in parameter names",
-                        f"{method} {' | '.join(sorted(paths))}")
+        key = (ep["method"],) + route_shape(ep["path"])
+        if key in first and first[key]["reference"] != ep["reference"]:
+            report.skip("route shadowed by another with the same shape",
+                        f"{ep['method']} {ep['path']} ({ep['where']}; shadowed by "
+                        f"{first[key]['path']}, {first[key]['where']})")
+            dropped.add((ep["method"], ep["reference"]))
+        first.setdefault(key, ep)
+    return [ep for ep in endpoints if (ep["method"], ep["reference"]) not in dropped]
 
 
 # --------------------------------------------------------------------------
@@ -668,6 +892,55 @@ def load_legacy_scopes(ref: Reference) -> dict:
 
 
 # --------------------------------------------------------------------------
+# GraphQL root fields
+# --------------------------------------------------------------------------
+
+GRAPHQL_KINDS = ("query", "mutation")
+ARGUMENT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def load_graphql(ref: Reference, raw: dict) -> list:
+    """rules/graphql_fields.tsv, checked against the reference and the catalog."""
+    rows = read_tsv(RULES_DIR / "graphql_fields.tsv",
+                    ("kind", "field", "permissions", "boundary", "argument"), True)
+    known = {(r["kind"], r["name"]) for r in ref.graphql}
+    result, seen = [], set()
+    for row in rows:
+        where, key = row.where(), (row["kind"], row["field"])
+        label = f"{row['kind']} {row['field']}"
+        if row["kind"] not in GRAPHQL_KINDS:
+            raise CatalogError(f"{where}: kind must be query or mutation, not {row['kind']!r}")
+        if key not in known:
+            raise CatalogError(f"{where}: {label} is not in graphql_operations.tsv")
+        if key in seen:
+            raise CatalogError(f"{where}: {label} is listed twice")
+        seen.add(key)
+        permissions = split_list(row["permissions"])
+        unknown = [p for p in permissions if p not in raw]
+        if not permissions or unknown:
+            raise CatalogError(f"{where}: {label}: unknown or unreachable raw permission "
+                               f"{', '.join(unknown) or '(none given)'}")
+        boundary = row["boundary"]
+        if boundary not in BOUNDARIES:
+            raise CatalogError(f"{where}: unknown boundary {boundary!r}")
+        outside = [p for p in permissions if not boundary_fits(boundary, raw[p]["boundaries"])]
+        if outside:
+            raise CatalogError(f"{where}: {label} is a {boundary} field but "
+                               + ", ".join(f"{p} applies at {','.join(raw[p]['boundaries'])}"
+                                           for p in outside))
+        argument = row["argument"]
+        if (boundary in ("project", "group")) != bool(argument):
+            raise CatalogError(f"{where}: {label}: project and group fields need an argument, "
+                               "user and instance fields must not have one")
+        if argument and not ARGUMENT_PATH.match(argument):
+            raise CatalogError(f"{where}: argument {argument!r} is not a dotted name")
+        result.append({"kind": row["kind"], "field": row["field"],
+                       "permissions": join_list(permissions), "boundary": boundary,
+                       "argument": argument})
+    return result
+
+
+# --------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------
 
@@ -686,24 +959,26 @@ def render(columns: tuple, rows: list, key=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_all(assignable, raw, endpoints, abilities, aliases, scopes) -> dict:
+def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) -> dict:
     files = {}
     files["assignable.tsv"] = render(
-        ("name", "category", "resource", "action", "boundaries", "raw_permissions"),
+        ("name", "category", "resource", "action", "boundaries", "raw_permissions", "origin"),
         [dict(name=n, category=a["category"], resource=a["resource"], action=a["action"],
-              boundaries=join_list(a["boundaries"]), raw_permissions=join_list(a["raw"]))
+              boundaries=join_list(a["boundaries"]), raw_permissions=join_list(a["raw"]),
+              origin=a["origin"])
          for n, a in assignable.items()])
     files["permissions.tsv"] = render(
         ("name", "resource", "action", "category", "boundaries", "min_role",
-         "abilities", "crud", "public_read", "rule"),
+         "abilities", "crud", "public_read", "rule", "origin"),
         [dict(name=n, resource=p["resource"], action=p["action"], category=p["category"],
               boundaries=join_list(p["boundaries"]), min_role=p["min_role"],
               abilities=join_list(p["abilities"]), crud=p["crud"],
-              public_read=p["public_read"], rule=p["rule"])
+              public_read=p["public_read"], rule=p["rule"], origin=p["origin"])
          for n, p in raw.items()])
     # Sorted by path, then method, so the file reads like an API reference.
     files["endpoints.tsv"] = render(
-        ("method", "path", "permissions", "boundary", "boundary_param", "origin"),
+        ("method", "path", "permissions", "boundary", "boundary_param", "origin", "auth",
+         "reference"),
         [dict(e, permissions=join_list(e["permissions"])) for e in endpoints],
         key=lambda cells: (cells[1], cells[0]))
     files["abilities.tsv"] = render(
@@ -714,6 +989,7 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes) -> dict:
     files["ability_aliases.tsv"] = render(
         ("alias", "canonical"),
         [dict(alias=a, canonical=c) for a, c in aliases.items()])
+    files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument"), graphql)
     files["legacy_scopes.tsv"] = render(
         ("scope", "api_methods", "api_paths", "git"),
         [dict(s, scope=n) for n, s in scopes.items()])
@@ -730,13 +1006,19 @@ def build(reference_dir: Path, report: Report) -> tuple:
     raw = build_raw(ref, assignable)
     abilities = build_abilities(ref)
     aliases = load_aliases(abilities)
+    candidates = correct_boundaries(reference_candidates(ref), raw, report)
+    candidates += assigned_candidates(ref, raw)
+    taken = {(c.method, c.path) for c in candidates}
+    candidates += convention_candidates(ref, raw, assignable, taken, report)
     rules = load_rules(raw, abilities)
     apply_rules(raw, rules, report)
-    endpoints = build_endpoints(ref, raw, report)
+    endpoints = build_endpoints(candidates, ref, raw, report)
     scopes = load_legacy_scopes(ref)
-    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes)
+    graphql = load_graphql(ref, raw)
+    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql)
     return files, dict(assignable=assignable, raw=raw, endpoints=endpoints,
-                       abilities=abilities, aliases=aliases, scopes=scopes, rules=rules)
+                       abilities=abilities, aliases=aliases, scopes=scopes, rules=rules,
+                       graphql=graphql, reference=ref)
 
 
 def print_summary(model: dict, report: Report) -> None:
@@ -750,6 +1032,15 @@ def print_summary(model: dict, report: Report) -> None:
     print(f"endpoints: {len(endpoints)} ("
           + ", ".join(f"{k} {v}" for k, v in sorted(origin.items())) + "; "
           + ", ".join(f"{k} {v}" for k, v in sorted(boundary.items())) + ")", file=out)
+    auth = Counter(e["auth"] for e in endpoints)
+    print("endpoint auth: " + ", ".join(f"{k} {v}" for k, v in sorted(auth.items())), file=out)
+    operations = {(r["method"], r["path"]) for r in model["reference"].endpoints
+                  if r["prefix"] == API_PREFIX}
+    mapped = {(e["method"], e["reference"]) for e in endpoints} & operations
+    print(f"REST operations mapped: {len(mapped)} of {len(operations)} "
+          f"({100 * len(mapped) / len(operations):.1f}%)", file=out)
+    print(f"GraphQL fields mapped: {len(model['graphql'])} of {len(model['reference'].graphql)}",
+          file=out)
     roles = Counter(p["min_role"] for p in model["raw"].values())
     print("min_role: " + ", ".join(f"{r} {roles[r]}" for r in ROLES if roles[r]), file=out)
     by_reason = defaultdict(list)

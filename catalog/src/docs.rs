@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::{Boundary, Catalog, Endpoint, Origin};
+use crate::{Auth, Boundary, Catalog, Endpoint, Origin};
 
 /// One endpoint as the reference lists it.
 struct Row<'a> {
@@ -59,11 +59,16 @@ fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
                     .iter()
                     .map(|p| (p.as_str(), granted_by.get(p.as_str()).cloned().unwrap_or_default()))
                     .collect();
-                let cats: BTreeSet<&str> = endpoint
-                    .permissions
-                    .iter()
-                    .map(|p| category.get(p.as_str()).copied().unwrap_or("uncategorised"))
-                    .collect();
+                let cats: BTreeSet<&str> = match endpoint.auth {
+                    Auth::Token => endpoint
+                        .permissions
+                        .iter()
+                        .map(|p| category.get(p.as_str()).copied().unwrap_or("uncategorised"))
+                        .collect(),
+                    // Listed on their own, so nobody mistakes them for token routes.
+                    Auth::Anonymous => BTreeSet::from([ANONYMOUS_CATEGORY]),
+                    Auth::Service => BTreeSet::from([SERVICE_CATEGORY]),
+                };
                 for cat in cats {
                     categories.entry(cat).or_default().push(Row { endpoint, grants: grants.clone() });
                 }
@@ -72,6 +77,11 @@ fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
         })
         .collect()
 }
+
+/// The pseudo-category of endpoints GitLab serves without authentication.
+const ANONYMOUS_CATEGORY: &str = "served without authentication";
+/// The pseudo-category of endpoints that never accept an access token.
+const SERVICE_CATEGORY: &str = "not for access tokens (GitLab services, runners, CI jobs)";
 
 fn title(boundary: Boundary) -> &'static str {
     match boundary {
@@ -159,8 +169,9 @@ pub fn escape_html(text: &str) -> String {
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}\
 h1{margin-top:0}h2{border-bottom:2px solid #ccc;padding-bottom:.2rem;margin-top:2rem}\
-h3{margin-bottom:.4rem}table{border-collapse:collapse;width:100%;margin-bottom:1rem}\
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}\
+h3{margin-bottom:.4rem}table{border-collapse:collapse;width:100%;margin-bottom:1rem;table-layout:fixed}\
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem;\
+overflow-wrap:anywhere}th:first-child{width:5rem}th:last-child{width:7rem}\
 th{background:#f3f3f3}code{font-family:ui-monospace,monospace}\
 #filter{font-size:1rem;padding:.4rem;width:30rem;max-width:100%}\
 .hidden{display:none}.origin-assigned{color:#8a4b00}#count{margin-left:1rem;color:#555}";
@@ -273,17 +284,6 @@ pub struct Coverage {
     pub graphql: Ratio,
 }
 
-/// Each optional `(-/)` expanded into both variants, as `catalog/generate.py` does.
-pub fn expand_optional(path: &str) -> Vec<String> {
-    match path.split_once("(-/)") {
-        None => vec![path.to_owned()],
-        Some((head, tail)) => expand_optional(tail)
-            .into_iter()
-            .flat_map(|rest| [format!("{head}-/{rest}"), format!("{head}{rest}")])
-            .collect(),
-    }
-}
-
 /// Rows of a reference TSV (tabs only, no quoting) as maps from header to cell.
 fn tsv_rows<'a>(name: &str, text: &'a str, required: &[&str]) -> Result<Vec<HashMap<&'a str, &'a str>>, String> {
     let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty());
@@ -295,13 +295,12 @@ fn tsv_rows<'a>(name: &str, text: &'a str, required: &[&str]) -> Result<Vec<Hash
 }
 
 /// Counts the reference operations the catalog maps. A REST row (prefix
-/// `/api/v4`) is mapped when the catalog has an endpoint with its method for
-/// every path its `(-/)` expansion yields; its origin is that of those endpoints
-/// (GitLab when any of them is). GraphQL operations count as unmapped: the
-/// engine routes no GraphQL yet.
+/// `/api/v4`) is mapped when the catalog has an endpoint with its method whose
+/// `reference` is the row's path (the generator keeps an operation's optional
+/// variants all or none); its origin is that of those endpoints.
 pub fn coverage(catalog: &Catalog, rest_tsv: &str, graphql_tsv: &str) -> Result<Coverage, String> {
     let endpoints: HashMap<(&str, &str), Origin> =
-        catalog.endpoints.iter().map(|e| ((e.method.as_str(), e.path.as_str()), e.origin)).collect();
+        catalog.endpoints.iter().map(|e| ((e.method.as_str(), e.reference.as_str()), e.origin)).collect();
     let mut rest = Ratio::default();
     let mut by_area: BTreeMap<String, Ratio> = BTreeMap::new();
     let (mut from_gitlab, mut assigned) = (0, 0);
@@ -318,36 +317,36 @@ pub fn coverage(catalog: &Catalog, rest_tsv: &str, graphql_tsv: &str) -> Result<
             "" => "(none)".to_owned(),
             a => a.to_owned(),
         };
-        let origins: Option<Vec<Origin>> =
-            expand_optional(path).iter().map(|p| endpoints.get(&(method, p.as_str())).copied()).collect();
         let entry = by_area.entry(area).or_default();
         rest.total += 1;
         entry.total += 1;
-        if let Some(origins) = origins {
+        if let Some(origin) = endpoints.get(&(method, path)) {
             rest.mapped += 1;
             entry.mapped += 1;
-            if origins.contains(&Origin::Gitlab) {
-                from_gitlab += 1;
-            } else {
-                assigned += 1;
+            match origin {
+                Origin::Gitlab => from_gitlab += 1,
+                Origin::Assigned => assigned += 1,
             }
         }
     }
     let graphql_rows = tsv_rows("graphql_operations.tsv", graphql_tsv, &["kind", "name"])?;
-    let graphql = Ratio { mapped: 0, total: graphql_rows.len() };
+    let mapped_fields: HashSet<(&str, &str)> =
+        catalog.graphql.iter().map(|f| (f.kind.name(), f.name.as_str())).collect();
+    let graphql = Ratio {
+        mapped: graphql_rows
+            .iter()
+            .filter(|r| {
+                mapped_fields.contains(&(r.get("kind").copied().unwrap_or(""), r.get("name").copied().unwrap_or("")))
+            })
+            .count(),
+        total: graphql_rows.len(),
+    };
     Ok(Coverage { rest, rest_by_area: by_area, rest_from_gitlab: from_gitlab, rest_assigned: assigned, graphql })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn optional_segments_expand_like_the_generator() {
-        assert_eq!(expand_optional("/a/b"), vec!["/a/b"]);
-        assert_eq!(expand_optional("/a/(-/)b"), vec!["/a/-/b", "/a/b"]);
-        assert_eq!(expand_optional("/a/(-/)b/(-/)c").len(), 4);
-    }
 
     #[test]
     fn html_escapes_everything() {

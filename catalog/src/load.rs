@@ -62,6 +62,11 @@ impl<'a> Row<'a> {
         self.get(column).split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
     }
 
+    fn origin(&self) -> Result<Origin, CatalogError> {
+        let origin = self.get("origin");
+        Origin::parse(origin).ok_or_else(|| self.error(format!("origin must be gitlab or assigned, not {origin:?}")))
+    }
+
     fn yes_no(&self, column: &str) -> Result<bool, CatalogError> {
         match self.get(column) {
             "yes" => Ok(true),
@@ -109,7 +114,7 @@ fn rows<'a>(
 }
 
 impl Catalog {
-    /// Builds a catalog from the six data files, given a way to read each by name.
+    /// Builds a catalog from the seven data files, given a way to read each by name.
     pub(crate) fn from_sources(
         mut read: impl FnMut(&str) -> Result<String, CatalogError>,
     ) -> Result<Catalog, CatalogError> {
@@ -119,7 +124,9 @@ impl Catalog {
         let abilities = parse_abilities(&read("abilities.tsv")?)?;
         let ability_aliases = parse_aliases(&read("ability_aliases.tsv")?)?;
         let legacy_scopes = parse_legacy_scopes(&read("legacy_scopes.tsv")?)?;
-        let catalog = Catalog { permissions, assignable, endpoints, abilities, ability_aliases, legacy_scopes };
+        let graphql = parse_graphql(&read("graphql.tsv")?)?;
+        let catalog =
+            Catalog { permissions, assignable, endpoints, abilities, ability_aliases, legacy_scopes, graphql };
         catalog.validate()?;
         Ok(catalog)
     }
@@ -186,8 +193,23 @@ impl Catalog {
             if !routes.insert((&e.method, &e.path)) {
                 return Err(err("endpoints.tsv", line, format!("{} {} is listed twice", e.method, e.path)));
             }
-            if e.permissions.is_empty() {
-                return Err(err("endpoints.tsv", line, format!("{} {} requires no permission", e.method, e.path)));
+            match (e.auth, e.permissions.is_empty()) {
+                (Auth::Token, true) => {
+                    return Err(err("endpoints.tsv", line, format!("{} {} requires no permission", e.method, e.path)));
+                }
+                (Auth::Anonymous | Auth::Service, false) => {
+                    return Err(err(
+                        "endpoints.tsv",
+                        line,
+                        format!(
+                            "{} {} is a {} endpoint and cannot require permissions",
+                            e.method,
+                            e.path,
+                            e.auth.name()
+                        ),
+                    ));
+                }
+                _ => {}
             }
             for name in &e.permissions {
                 let Some(p) = permissions.get(name.as_str()) else {
@@ -230,7 +252,7 @@ impl Catalog {
                         format!("{} {} names no {} parameter", e.method, e.path, e.boundary.name()),
                     ));
                 }
-                (Some(param), _) if !e.path.split('/').any(|s| s == format!(":{param}")) => {
+                (Some(param), _) if !e.path.split('/').any(|s| segment_names_param(s, param)) => {
                     return Err(err(
                         "endpoints.tsv",
                         line,
@@ -238,6 +260,52 @@ impl Catalog {
                     ));
                 }
                 _ => {}
+            }
+        }
+
+        let mut fields: HashSet<(GraphqlKind, &str)> = HashSet::new();
+        for (i, f) in self.graphql.iter().enumerate() {
+            let line = i + 2;
+            let label = format!("{} {}", f.kind.name(), f.name);
+            if !fields.insert((f.kind, &f.name)) {
+                return Err(err("graphql.tsv", line, format!("{label} is listed twice")));
+            }
+            if f.permissions.is_empty() {
+                return Err(err("graphql.tsv", line, format!("{label} requires no permission")));
+            }
+            for name in &f.permissions {
+                let Some(p) = permissions.get(name.as_str()) else {
+                    return Err(err("graphql.tsv", line, format!("{label} requires unknown permission {name:?}")));
+                };
+                if !granted.contains(name.as_str()) {
+                    return Err(err(
+                        "graphql.tsv",
+                        line,
+                        format!("permission {name:?} is not granted by any assignable permission"),
+                    ));
+                }
+                if !p.boundaries.is_empty()
+                    && !p.boundaries.contains(&f.boundary)
+                    && !boundary_nests(f.boundary, &p.boundaries)
+                {
+                    return Err(err(
+                        "graphql.tsv",
+                        line,
+                        format!(
+                            "{label} is a {} field but {name:?} applies only at {:?}",
+                            f.boundary.name(),
+                            p.boundaries
+                        ),
+                    ));
+                }
+            }
+            let namespaced = matches!(f.boundary, Boundary::Project | Boundary::Group);
+            if namespaced != f.argument.is_some() {
+                return Err(err(
+                    "graphql.tsv",
+                    line,
+                    format!("{label}: project and group fields name their argument, others must not"),
+                ));
             }
         }
 
@@ -249,6 +317,14 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// Whether a template segment is the parameter `param`, possibly with a literal
+/// prefix or suffix inside the segment (`binary-:architecture`).
+fn segment_names_param(segment: &str, param: &str) -> bool {
+    segment.split_once(':').is_some_and(|(_, rest)| {
+        rest.strip_prefix(param).is_some_and(|after| after.is_empty() || after.starts_with('.'))
+    })
 }
 
 /// A project endpoint may need a permission GitLab declares only at group level
@@ -289,6 +365,7 @@ fn parse_permissions(text: &str) -> Result<Vec<Permission>, CatalogError> {
         "crud",
         "public_read",
         "rule",
+        "origin",
     ];
     rows("permissions.tsv", text, COLUMNS)?
         .map(|row| {
@@ -302,13 +379,14 @@ fn parse_permissions(text: &str) -> Result<Vec<Permission>, CatalogError> {
                 abilities: row.list("abilities"),
                 crud: parse_crud(&row)?,
                 public_read: row.yes_no("public_read")?,
+                origin: row.origin()?,
             })
         })
         .collect()
 }
 
 fn parse_assignable(text: &str) -> Result<Vec<Assignable>, CatalogError> {
-    const COLUMNS: &[&str] = &["name", "category", "resource", "action", "boundaries", "raw_permissions"];
+    const COLUMNS: &[&str] = &["name", "category", "resource", "action", "boundaries", "raw_permissions", "origin"];
     rows("assignable.tsv", text, COLUMNS)?
         .map(|row| {
             Ok(Assignable {
@@ -318,21 +396,19 @@ fn parse_assignable(text: &str) -> Result<Vec<Assignable>, CatalogError> {
                 action: row.get("action").to_owned(),
                 boundaries: row.boundaries("boundaries")?,
                 raw_permissions: row.list("raw_permissions"),
+                origin: row.origin()?,
             })
         })
         .collect()
 }
 
 fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
-    const COLUMNS: &[&str] = &["method", "path", "permissions", "boundary", "boundary_param", "origin"];
+    const COLUMNS: &[&str] =
+        &["method", "path", "permissions", "boundary", "boundary_param", "origin", "auth", "reference"];
     rows("endpoints.tsv", text, COLUMNS)?
         .map(|row| {
             let boundary = row.get("boundary");
-            let origin = match row.get("origin") {
-                "gitlab" => Origin::Gitlab,
-                "assigned" => Origin::Assigned,
-                other => return Err(row.error(format!("origin must be gitlab or assigned, not {other:?}"))),
-            };
+            let auth = row.get("auth");
             let path = row.required("path")?;
             if !path.starts_with('/') {
                 return Err(row.error(format!("path {path:?} must start with /")));
@@ -344,7 +420,28 @@ fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
                 boundary: Boundary::parse(boundary)
                     .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
                 boundary_param: Some(row.get("boundary_param")).filter(|p| !p.is_empty()).map(str::to_owned),
-                origin,
+                origin: row.origin()?,
+                auth: Auth::parse(auth)
+                    .ok_or_else(|| row.error(format!("auth must be token, anonymous or service, not {auth:?}")))?,
+                reference: row.required("reference")?,
+            })
+        })
+        .collect()
+}
+
+fn parse_graphql(text: &str) -> Result<Vec<GraphqlField>, CatalogError> {
+    const COLUMNS: &[&str] = &["kind", "field", "permissions", "boundary", "argument"];
+    rows("graphql.tsv", text, COLUMNS)?
+        .map(|row| {
+            let (kind, boundary) = (row.get("kind"), row.get("boundary"));
+            Ok(GraphqlField {
+                kind: GraphqlKind::parse(kind)
+                    .ok_or_else(|| row.error(format!("kind must be query or mutation, not {kind:?}")))?,
+                name: row.required("field")?,
+                permissions: row.list("permissions"),
+                boundary: Boundary::parse(boundary)
+                    .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
+                argument: Some(row.get("argument")).filter(|a| !a.is_empty()).map(str::to_owned),
             })
         })
         .collect()

@@ -123,6 +123,9 @@ pub struct Permission {
     pub crud: Option<(String, CrudVerb)>,
     /// Non-members may hold it through the namespace's visibility.
     pub public_read: bool,
+    /// GitLab's permission, or one created here for an operation GitLab has not
+    /// annotated.
+    pub origin: Origin,
 }
 
 /// An assignable permission: what a user selects for a fine-grained token.
@@ -135,15 +138,60 @@ pub struct Assignable {
     pub boundaries: Vec<Boundary>,
     /// The raw permissions it expands to.
     pub raw_permissions: Vec<String>,
+    /// GitLab's assignable permission, or one created here.
+    pub origin: Origin,
 }
 
-/// Where an endpoint's permission mapping came from.
+/// Where a catalog entry came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
-    /// GitLab annotates the operation with these permissions.
+    /// GitLab's own data (an annotated operation, a GitLab permission).
     Gitlab,
     /// Assigned by finegrain, following GitLab's conventions.
     Assigned,
+}
+
+impl Origin {
+    /// The spelling used in the data files: `gitlab` or `assigned`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Gitlab => "gitlab",
+            Origin::Assigned => "assigned",
+        }
+    }
+
+    /// Parses a data-file spelling.
+    pub fn parse(name: &str) -> Option<Origin> {
+        [Origin::Gitlab, Origin::Assigned].into_iter().find(|o| o.name() == name)
+    }
+}
+
+/// How GitLab authenticates callers of an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Auth {
+    /// Access tokens: the endpoint's permissions are checked.
+    Token,
+    /// Served without authentication; a token, when sent, must still be live.
+    Anonymous,
+    /// Served to GitLab's own components, runners or jobs with their own
+    /// credentials; an access token is never accepted.
+    Service,
+}
+
+impl Auth {
+    /// The spelling used in the data files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Auth::Token => "token",
+            Auth::Anonymous => "anonymous",
+            Auth::Service => "service",
+        }
+    }
+
+    /// Parses a data-file spelling.
+    pub fn parse(name: &str) -> Option<Auth> {
+        [Auth::Token, Auth::Anonymous, Auth::Service].into_iter().find(|a| a.name() == name)
+    }
 }
 
 /// One REST operation under `/api/v4`.
@@ -158,6 +206,47 @@ pub struct Endpoint {
     /// instance endpoints.
     pub boundary_param: Option<String>,
     pub origin: Origin,
+    /// Who may call it: token holders, anyone, or GitLab's own services.
+    pub auth: Auth,
+    /// The operation's path as the reference writes it (`/groups/:id/(-/)search`);
+    /// optional groups make several templates of one operation.
+    pub reference: String,
+}
+
+/// The kind of a GraphQL root field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GraphqlKind {
+    Query,
+    Mutation,
+}
+
+impl GraphqlKind {
+    /// The spelling used in the data files and in GraphQL: `query`, `mutation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphqlKind::Query => "query",
+            GraphqlKind::Mutation => "mutation",
+        }
+    }
+
+    /// Parses a data-file spelling.
+    pub fn parse(name: &str) -> Option<GraphqlKind> {
+        [GraphqlKind::Query, GraphqlKind::Mutation].into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One GraphQL root field (`query { project(fullPath: …) }`) and what it needs.
+/// GitLab annotates no GraphQL field yet, so every mapping is assigned here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphqlField {
+    pub kind: GraphqlKind,
+    pub name: String,
+    pub permissions: Vec<String>,
+    pub boundary: Boundary,
+    /// The dotted argument naming the project or group (`fullPath`,
+    /// `input.projectPath`, `id` for a global id); none for user and instance
+    /// fields.
+    pub argument: Option<String>,
 }
 
 /// A custom-role ability.
@@ -234,6 +323,8 @@ pub struct Catalog {
     /// Alternative spellings of ability names: `(alias, canonical)`.
     pub ability_aliases: Vec<(String, String)>,
     pub legacy_scopes: Vec<LegacyScope>,
+    /// GraphQL root fields the engine can decide.
+    pub graphql: Vec<GraphqlField>,
 }
 
 impl Catalog {

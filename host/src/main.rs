@@ -31,9 +31,9 @@ enum Command {
     /// Policy bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
-    /// Decide one request; exit 0 on allow, 1 on deny.
+    /// Decide requests; exit 0 when all are allowed, 1 otherwise.
     Check(CheckArgs),
-    /// Decide one request and show every step that led to the decision.
+    /// Decide requests and show every step that led to each decision.
     Explain(CheckArgs),
     /// Run scenario files through the engine component.
     Test(TestArgs),
@@ -152,9 +152,11 @@ struct CheckArgs {
     policy: PolicyArgs,
     #[command(flatten)]
     token: TokenArgs,
-    /// `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`.
+    /// `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`
+    /// (repeatable: each is decided in turn; with --json several decisions print
+    /// as an array).
     #[arg(long, conflicts_with = "permission")]
-    request: Option<String>,
+    request: Vec<String>,
     /// An HTTP header for --request, `Name: value` (repeatable).
     #[arg(long, requires = "request")]
     header: Vec<String>,
@@ -365,7 +367,15 @@ fn parse_header(text: &str) -> Result<(String, String)> {
     Ok((name.trim().to_owned(), value.trim().to_owned()))
 }
 
-fn build_request(args: &CheckArgs) -> Result<Request> {
+/// The requests of a `check`/`explain` command line, in order.
+fn build_requests(args: &CheckArgs) -> Result<Vec<Request>> {
+    if args.request.is_empty() {
+        return Ok(vec![build_request(args, None)?]);
+    }
+    args.request.iter().map(|line| build_request(args, Some(line))).collect()
+}
+
+fn build_request(args: &CheckArgs, line: Option<&String>) -> Result<Request> {
     let at = at_or_now(&args.at)?;
     let token = args.token.token_ref()?;
     let case_token = match &token {
@@ -373,7 +383,7 @@ fn build_request(args: &CheckArgs) -> Result<Request> {
         Some(TokenRef::Secret(s)) => world_file::CaseToken::Secret(s.clone()),
         None => world_file::CaseToken::None,
     };
-    let query = match (&args.request, &args.permission) {
+    let query = match (line, &args.permission) {
         (Some(line), _) => {
             let headers = args.header.iter().map(|h| parse_header(h)).collect::<Result<_>>()?;
             world_file::parse_request_line(line, headers).map_err(|e| anyhow!("--request: {e}"))?
@@ -398,35 +408,45 @@ fn build_request(args: &CheckArgs) -> Result<Request> {
 }
 
 fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result<ExitCode> {
-    let request = build_request(args)?;
+    let requests = build_requests(args)?;
     let source = args.policy.source()?;
     let host = engine(component)?;
     let mut authorizer = load(&host, &source)?;
-    let (decision, steps) = if explain {
-        let e = authorizer.explain(&request);
-        (e.decision, e.steps)
-    } else {
-        (authorizer.check_request(&request), Vec::new())
-    };
-    if let (Source::Store(path), Some(TokenRef::Secret(secret)), Effect::Allow) =
-        (&source, request_token(&request), decision.effect)
-    {
-        record_use(path, secret);
+    let (mut all_allowed, mut values) = (true, Vec::new());
+    for (index, request) in requests.iter().enumerate() {
+        let (decision, steps) = if explain {
+            let e = authorizer.explain(request);
+            (e.decision, e.steps)
+        } else {
+            (authorizer.check_request(request), Vec::new())
+        };
+        if let (Source::Store(path), Some(TokenRef::Secret(secret)), Effect::Allow) =
+            (&source, request_token(request), decision.effect)
+        {
+            record_use(path, secret);
+        }
+        all_allowed &= decision.effect == Effect::Allow;
+        if args.json {
+            values.push(if explain {
+                serde_json::json!({ "decision": decision, "steps": steps })
+            } else {
+                serde_json::to_value(&decision)?
+            });
+        } else {
+            if requests.len() > 1 {
+                println!("{}{}", if index > 0 { "\n" } else { "" }, args.request[index]);
+            }
+            for (i, step) in steps.iter().enumerate() {
+                println!("{:>2}. {step}", i + 1);
+            }
+            print_decision(&decision);
+        }
     }
     if args.json {
-        let value = if explain {
-            serde_json::json!({ "decision": decision, "steps": steps })
-        } else {
-            serde_json::to_value(&decision)?
-        };
+        let value = if values.len() == 1 { values.remove(0) } else { serde_json::Value::Array(values) };
         println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        for (i, step) in steps.iter().enumerate() {
-            println!("{:>2}. {step}", i + 1);
-        }
-        print_decision(&decision);
     }
-    Ok(if decision.effect == Effect::Allow { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_decision(d: &Decision) {

@@ -3,7 +3,7 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
-use finegrain_catalog::{Boundary, level};
+use finegrain_catalog::{Auth, Boundary, level};
 
 use crate::api::*;
 use crate::http::{self, HttpProblem, HttpTarget};
@@ -58,6 +58,8 @@ struct Target {
     ns: Option<usize>,
     scope_test: ScopeTest,
     writes: Vec<RefWrite>,
+    /// How the endpoint authenticates callers (always tokens outside REST).
+    auth: Auth,
 }
 
 /// A denial before the checks could run.
@@ -239,6 +241,7 @@ impl Policy {
             ns,
             scope_test: ScopeTest::Endpoint(routed.endpoint),
             writes,
+            auth: endpoint.auth,
         })
     }
 
@@ -254,6 +257,7 @@ impl Policy {
             ns: Some(ns),
             scope_test: ScopeTest::Git { push },
             writes,
+            auth: Auth::Token,
         })
     }
 
@@ -301,6 +305,7 @@ impl Policy {
             ns,
             scope_test: ScopeTest::Permissions,
             writes,
+            auth: Auth::Token,
         })
     }
 
@@ -312,6 +317,20 @@ impl Policy {
         at: Timestamp,
         trace: &mut Trace,
     ) -> Decision {
+        if let Ok(target) = &target {
+            match target.auth {
+                Auth::Token => {}
+                Auth::Anonymous => return self.run_anonymous(token, target, at, trace),
+                Auth::Service => {
+                    let detail = format!(
+                        "{} is served to GitLab's own services, runners or CI jobs with their own credentials; \
+                         access tokens are never accepted",
+                        target.label
+                    );
+                    return self.refuse(Code::EndpointNotForTokens, detail, trace);
+                }
+            }
+        }
         let token = match self.valid_token(token, at, trace) {
             Ok(token) => token,
             Err(Refusal(code, detail)) => return self.refuse(code, detail, trace),
@@ -365,6 +384,20 @@ impl Policy {
             trace.note(|| "denied".to_owned());
             self.decision(Effect::Deny, reasons, &target.required, boundary, target.ns)
         }
+    }
+
+    /// An endpoint GitLab serves without authentication: allowed, but a token
+    /// that is sent must still be live (GitLab rejects a bad one).
+    fn run_anonymous(&self, token: Option<&TokenRef>, target: &Target, at: Timestamp, trace: &mut Trace) -> Decision {
+        let sent = token.filter(|t| !matches!(t, TokenRef::Secret(s) | TokenRef::Name(s) if s.is_empty()));
+        if sent.is_some()
+            && let Err(Refusal(code, detail)) = self.valid_token(sent, at, trace)
+        {
+            return self.refuse(code, detail, trace);
+        }
+        trace.note(|| format!("target: {} is served without authentication", target.label));
+        let detail = format!("{} is served without authentication", target.label);
+        self.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &[], Some(target.boundary), None)
     }
 
     /// Step 1: the token exists, is live, and its user is active.

@@ -1,24 +1,137 @@
 //! REST routing: method + path template → endpoint, built once per loaded
 //! policy on the `matchit` radix tree (linear in the path length).
 //!
-//! Parameters are renamed by position (`:id` in segment 2 becomes `{s2}`) so that
-//! two endpoints naming the same position differently share one route; each
-//! endpoint then finds its boundary parameter by position.
+//! GitLab's templates have two shapes `matchit` cannot hold in one tree:
+//! catch-all parameters in mid-path (`/packages/maven/*path/:file_name`) and
+//! catch-alls beside a named parameter at the same position (`/npm/*name` and
+//! `/npm/:name`). So there are two trees, tried in order:
+//!
+//! 1. **exact**: templates without a catch-all, matched whole;
+//! 2. **tail**: a template with a catch-all is filed under the part before its
+//!    first catch-all (`/projects/{s2}/packages/maven/{*tail}`), and the rest of
+//!    the path is matched against the template's tail
+//!    (`*path/:file_name/authorize`) by a small glob matcher that runs in
+//!    time linear in the number of segments. Tails sharing a prefix are tried
+//!    most specific first (more literal segments, then more segments).
+//!
+//! Parameters are renamed by position (`:id` in segment 2 becomes `{s2}`) so
+//! that two endpoints naming the same position differently share one route; each
+//! endpoint then finds its boundary parameter by position. Two endpoints of one
+//! method that would match exactly the same requests are refused when the router
+//! is built: one would silently shadow the other.
 
 use std::collections::HashMap;
 
 use finegrain_catalog::Endpoint;
 
-/// Endpoints sharing one path template, by method.
+/// Endpoints sharing one route, by method.
 #[derive(Default)]
 struct Methods {
     by_method: Vec<(String, usize)>,
 }
 
+impl Methods {
+    /// The endpoint for a method; HEAD falls back to GET.
+    fn find(&self, method: &str) -> Option<usize> {
+        let find = |m: &str| self.by_method.iter().find(|(method, _)| method == m).map(|(_, e)| *e);
+        find(method).or_else(|| if method == "HEAD" { find("GET") } else { None })
+    }
+
+    /// Adds an endpoint; fails when the method is already taken.
+    fn add(&mut self, method: &str, endpoint: usize) -> Result<(), usize> {
+        match self.by_method.iter().find(|(m, _)| m == method) {
+            Some((_, other)) => Err(*other),
+            None => {
+                self.by_method.push((method.to_owned(), endpoint));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One segment of a tail pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Seg {
+    /// Exactly this text.
+    Literal(String),
+    /// One non-empty segment with this literal prefix and suffix.
+    Param { prefix: String, suffix: String },
+    /// One or more segments.
+    CatchAll,
+}
+
+impl Seg {
+    fn parse(segment: &str) -> Seg {
+        if segment.starts_with('*') {
+            return Seg::CatchAll;
+        }
+        match segment.split_once(':') {
+            None => Seg::Literal(segment.to_owned()),
+            Some((prefix, rest)) => {
+                let suffix = rest.find('.').map(|i| &rest[i..]).unwrap_or("");
+                Seg::Param { prefix: prefix.to_owned(), suffix: suffix.to_owned() }
+            }
+        }
+    }
+
+    /// Whether one path segment matches (for everything but `CatchAll`).
+    fn matches_one(&self, segment: &str) -> bool {
+        match self {
+            Seg::Literal(text) => text == segment,
+            Seg::Param { prefix, suffix } => {
+                segment.len() > prefix.len() + suffix.len() && segment.starts_with(prefix) && segment.ends_with(suffix)
+            }
+            Seg::CatchAll => true,
+        }
+    }
+}
+
+/// The part of a template from its first catch-all on.
+struct Tail {
+    pattern: Vec<Seg>,
+    methods: Methods,
+}
+
+impl Tail {
+    /// Glob matching where a catch-all takes one or more segments: the classic
+    /// two-pointer algorithm, remembering only the last catch-all, which is
+    /// linear in `segments.len() * pattern.len()`.
+    fn matches(&self, segments: &[&str]) -> bool {
+        let (pattern, mut p, mut s) = (&self.pattern, 0, 0);
+        // (pattern index after the catch-all, segment index it resumes from)
+        let mut backtrack: Option<(usize, usize)> = None;
+        while s < segments.len() {
+            if p < pattern.len() && pattern[p] == Seg::CatchAll {
+                // Take one segment now; extra ones are taken on backtracking.
+                backtrack = Some((p + 1, s + 1));
+                p += 1;
+                s += 1;
+            } else if p < pattern.len() && pattern[p].matches_one(segments[s]) {
+                p += 1;
+                s += 1;
+            } else if let Some((after, from)) = backtrack {
+                backtrack = Some((after, from + 1));
+                p = after;
+                s = from + 1;
+            } else {
+                return false;
+            }
+        }
+        p == pattern.len()
+    }
+
+    /// Literal segments first, then length: the order tails are tried in.
+    fn specificity(&self) -> (usize, usize) {
+        (self.pattern.iter().filter(|s| matches!(s, Seg::Literal(_))).count(), self.pattern.len())
+    }
+}
+
 /// The router over a catalog's endpoints.
 pub struct Router {
-    tree: matchit::Router<usize>,
-    routes: Vec<Methods>,
+    exact: matchit::Router<usize>,
+    exact_routes: Vec<Methods>,
+    tail: matchit::Router<usize>,
+    tail_routes: Vec<Vec<Tail>>,
     /// For each endpoint, the route key of its boundary parameter.
     boundary_keys: Vec<Option<String>>,
     /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
@@ -29,6 +142,9 @@ pub struct Router {
 /// Path parameters that name a ref, and the ref prefix each stands for.
 pub const REF_PARAMS: [(&str, &str); 2] = [("branch", "refs/heads/"), ("tag_name", "refs/tags/")];
 
+/// The route parameter holding the rest of the path in the tail tree.
+const TAIL_KEY: &str = "tail";
+
 /// A routed request: the endpoint and the raw values of its boundary and ref
 /// parameters.
 pub struct Routed<'p> {
@@ -38,78 +154,142 @@ pub struct Routed<'p> {
     pub ref_value: Option<(&'static str, &'p str)>,
 }
 
-/// The route key of the parameter called `name` in a template.
-fn param_key(template: &str, name: &str) -> Option<String> {
-    template.split('/').position(|s| s.strip_prefix(':') == Some(name)).map(|i| format!("s{i}"))
+/// The position of the (plain) parameter called `name` in a template.
+fn param_position(template: &str, name: &str) -> Option<usize> {
+    template.split('/').position(|s| s.strip_prefix(':') == Some(name))
 }
 
-/// Rewrites `/projects/:id/x/*rest` as `/projects/{s2}/x/{*s4}`.
-fn route_key(template: &str) -> String {
-    template
-        .split('/')
+/// Rewrites `/projects/:id/x/binary-:arch` as `/projects/{s2}/x/binary-{s4}`,
+/// up to (not including) segment `end`.
+fn route_key(segments: &[&str]) -> String {
+    segments
+        .iter()
         .enumerate()
-        .map(|(i, segment)| {
-            if segment.starts_with(':') {
-                format!("{{s{i}}}")
-            } else if segment.starts_with('*') {
-                format!("{{*s{i}}}")
-            } else {
-                segment.to_owned()
+        .map(|(i, segment)| match segment.split_once(':') {
+            Some((prefix, rest)) => {
+                let suffix = rest.find('.').map(|i| &rest[i..]).unwrap_or("");
+                format!("{prefix}{{s{i}}}{suffix}")
             }
+            None => segment.to_string(),
         })
         .collect::<Vec<_>>()
         .join("/")
 }
 
 impl Router {
-    /// Builds the router; fails when two templates collide.
+    /// Builds the router; fails when two templates collide or shadow each other.
     pub fn new(endpoints: &[Endpoint]) -> Result<Router, String> {
-        let mut tree = matchit::Router::new();
-        let mut routes: Vec<Methods> = Vec::new();
-        let mut by_key: HashMap<String, usize> = HashMap::new();
-        let mut boundary_keys = Vec::with_capacity(endpoints.len());
-        let mut ref_keys = Vec::with_capacity(endpoints.len());
+        let mut router = Router {
+            exact: matchit::Router::new(),
+            exact_routes: Vec::new(),
+            tail: matchit::Router::new(),
+            tail_routes: Vec::new(),
+            boundary_keys: Vec::with_capacity(endpoints.len()),
+            ref_keys: Vec::with_capacity(endpoints.len()),
+        };
+        let mut exact_keys: HashMap<String, usize> = HashMap::new();
+        let mut tail_keys: HashMap<String, usize> = HashMap::new();
         for (index, endpoint) in endpoints.iter().enumerate() {
-            let key = route_key(&endpoint.path);
-            let route = match by_key.get(&key) {
-                Some(route) => *route,
-                None => {
-                    let route = routes.len();
-                    tree.insert(key.clone(), route).map_err(|err| {
-                        format!("catalog route {} {} cannot be added: {err}", endpoint.method, endpoint.path)
-                    })?;
-                    routes.push(Methods::default());
-                    by_key.insert(key, route);
-                    route
-                }
+            let label = format!("{} {}", endpoint.method, endpoint.path);
+            let segments: Vec<&str> = endpoint.path.split('/').collect();
+            let star = segments.iter().position(|s| s.starts_with('*'));
+            let params_end = star.unwrap_or(segments.len());
+            let position = |name: &str| param_position(&endpoint.path, name).filter(|p| *p < params_end);
+            let boundary_key = match &endpoint.boundary_param {
+                Some(param) => Some(position(param).map(|p| format!("s{p}")).ok_or_else(|| {
+                    format!("catalog route {label}: boundary parameter {param:?} must come before any catch-all")
+                })?),
+                None => None,
             };
-            routes[route].by_method.push((endpoint.method.clone(), index));
-            boundary_keys.push(endpoint.boundary_param.as_ref().and_then(|param| param_key(&endpoint.path, param)));
-            ref_keys
-                .push(REF_PARAMS.iter().find_map(|(name, prefix)| Some((param_key(&endpoint.path, name)?, *prefix))));
+            router.boundary_keys.push(boundary_key);
+            router
+                .ref_keys
+                .push(REF_PARAMS.iter().find_map(|(name, prefix)| Some((format!("s{}", position(name)?), *prefix))));
+            let shadowed = |other: usize| {
+                format!(
+                    "catalog routes {label} and {} {} match the same requests",
+                    endpoints[other].method, endpoints[other].path
+                )
+            };
+            match star {
+                None => {
+                    let key = route_key(&segments);
+                    let route = match exact_keys.get(&key) {
+                        Some(route) => *route,
+                        None => {
+                            let route = router.exact_routes.len();
+                            router
+                                .exact
+                                .insert(key.clone(), route)
+                                .map_err(|err| format!("catalog route {label} cannot be added: {err}"))?;
+                            router.exact_routes.push(Methods::default());
+                            exact_keys.insert(key, route);
+                            route
+                        }
+                    };
+                    router.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
+                }
+                Some(star) => {
+                    let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
+                    let route = match tail_keys.get(&key) {
+                        Some(route) => *route,
+                        None => {
+                            let route = router.tail_routes.len();
+                            router
+                                .tail
+                                .insert(key.clone(), route)
+                                .map_err(|err| format!("catalog route {label} cannot be added: {err}"))?;
+                            router.tail_routes.push(Vec::new());
+                            tail_keys.insert(key, route);
+                            route
+                        }
+                    };
+                    let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
+                    let tails = &mut router.tail_routes[route];
+                    let position = tails.iter().position(|t| t.pattern == pattern);
+                    let i = position.unwrap_or_else(|| {
+                        tails.push(Tail { pattern, methods: Methods::default() });
+                        tails.len() - 1
+                    });
+                    tails[i].methods.add(&endpoint.method, index).map_err(shadowed)?;
+                }
+            }
         }
-        Ok(Router { tree, routes, boundary_keys, ref_keys })
+        for tails in &mut router.tail_routes {
+            tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
+        }
+        Ok(router)
     }
 
     /// Finds the endpoint for a method and an API path (after `/api/v4`, still
     /// percent-encoded). HEAD falls back to GET.
     pub fn route<'p>(&self, method: &str, path: &'p str) -> Option<Routed<'p>> {
-        let matched = self.tree.at(path).ok()?;
-        let methods = &self.routes[*matched.value].by_method;
-        let find = |m: &str| methods.iter().find(|(method, _)| method == m).map(|(_, e)| *e);
-        let endpoint = find(method).or_else(|| if method == "HEAD" { find("GET") } else { None })?;
-        let boundary_value = self.boundary_keys[endpoint].as_deref().and_then(|key| matched.params.get(key));
-        let ref_value = self.ref_keys[endpoint]
-            .as_ref()
-            .and_then(|(key, prefix)| Some((*prefix, matched.params.get(key.as_str())?)));
-        Some(Routed { endpoint, boundary_value, ref_value })
+        if let Ok(matched) = self.exact.at(path)
+            && let Some(endpoint) = self.exact_routes[*matched.value].find(method)
+        {
+            return Some(self.routed(endpoint, &matched.params));
+        }
+        let matched = self.tail.at(path).ok()?;
+        let rest: Vec<&str> = matched.params.get(TAIL_KEY)?.split('/').collect();
+        let endpoint = self.tail_routes[*matched.value]
+            .iter()
+            .filter(|tail| tail.matches(&rest))
+            .find_map(|tail| tail.methods.find(method))?;
+        Some(self.routed(endpoint, &matched.params))
+    }
+
+    fn routed<'p>(&self, endpoint: usize, params: &matchit::Params<'_, 'p>) -> Routed<'p> {
+        let boundary_value = self.boundary_keys[endpoint].as_deref().and_then(|key| params.get(key));
+        let ref_value =
+            self.ref_keys[endpoint].as_ref().and_then(|(key, prefix)| Some((*prefix, params.get(key.as_str())?)));
+        Routed { endpoint, boundary_value, ref_value }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use finegrain_catalog::{Boundary, Origin};
+    use finegrain_catalog::{Auth, Boundary, Origin};
 
     fn endpoint(method: &str, path: &str, param: Option<&str>) -> Endpoint {
         Endpoint {
@@ -119,6 +299,8 @@ mod tests {
             boundary: Boundary::Project,
             boundary_param: param.map(Into::into),
             origin: Origin::Gitlab,
+            auth: Auth::Token,
+            reference: path.into(),
         }
     }
 
@@ -137,5 +319,76 @@ mod tests {
         assert_eq!(router.route("DELETE", "/projects/7/repository/branches/x").unwrap().endpoint, 2);
         assert!(router.route("PUT", "/projects/7/repository/branches/x").is_none());
         assert_eq!(router.route("HEAD", "/projects/7/repository/branches/x").unwrap().endpoint, 0);
+    }
+
+    #[test]
+    fn mid_path_catch_alls_match_by_tail_most_specific_first() {
+        let router = Router::new(&[
+            endpoint("PUT", "/projects/:id/packages/maven/*path/:file_name", Some("id")),
+            endpoint("PUT", "/projects/:id/packages/maven/*path/:file_name/authorize", Some("id")),
+            endpoint("GET", "/projects/:id/packages/maven/*path/:file_name", Some("id")),
+            endpoint("GET", "/projects/:id/packages/npm/*package_name/-/*file_name", Some("id")),
+            endpoint("GET", "/projects/:id/packages/npm/*package_name", Some("id")),
+            endpoint("GET", "/projects/:id/packages/npm/:package_name/dist-tags", Some("id")),
+        ])
+        .unwrap();
+        let at = |m: &str, p: &'static str| router.route(m, p).map(|r| (r.endpoint, r.boundary_value.unwrap_or("")));
+        assert_eq!(at("PUT", "/projects/7/packages/maven/com/acme/app/1.0/app.jar"), Some((0, "7")));
+        assert_eq!(at("PUT", "/projects/7/packages/maven/com/acme/app/1.0/app.jar/authorize"), Some((1, "7")));
+        // A file called "authorize" is still downloadable.
+        assert_eq!(at("GET", "/projects/7/packages/maven/com/acme/authorize"), Some((2, "7")));
+        // The catch-all needs at least one segment.
+        assert_eq!(at("PUT", "/projects/7/packages/maven/app.jar"), None);
+        assert_eq!(at("GET", "/projects/a%2Fb/packages/npm/@scope/pkg/-/pkg-1.0.tgz"), Some((3, "a%2Fb")));
+        assert_eq!(at("GET", "/projects/7/packages/npm/@scope/pkg"), Some((4, "7")));
+        assert_eq!(at("GET", "/projects/7/packages/npm/pkg/dist-tags"), Some((5, "7")));
+        assert_eq!(at("DELETE", "/projects/7/packages/npm/pkg"), None);
+    }
+
+    #[test]
+    fn parameters_with_a_prefix_or_suffix_inside_a_segment() {
+        let router = Router::new(&[
+            endpoint("GET", "/projects/:id/debian/:component/binary-:architecture/Packages", Some("id")),
+            endpoint("GET", "/projects/:id/go/*module_name/@v/:module_version.info", Some("id")),
+            endpoint("GET", "/projects/:id/go/*module_name/@v/list", Some("id")),
+        ])
+        .unwrap();
+        let at = |p: &str| router.route("GET", p).map(|r| r.endpoint);
+        assert_eq!(at("/projects/7/debian/main/binary-amd64/Packages"), Some(0));
+        assert_eq!(at("/projects/7/debian/main/binary-/Packages"), None);
+        assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.info"), Some(1));
+        assert_eq!(at("/projects/7/go/example.com/mod/@v/list"), Some(2));
+        assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.zip"), None);
+    }
+
+    #[test]
+    fn routes_matching_the_same_requests_are_refused() {
+        let err = Router::new(&[
+            endpoint("GET", "/projects/:id/items/:item", Some("id")),
+            endpoint("GET", "/projects/:id/items/:other", Some("id")),
+        ])
+        .err()
+        .unwrap();
+        assert!(err.contains("match the same requests"), "{err}");
+        let err = Router::new(&[
+            endpoint("GET", "/projects/:id/files/*path/raw", Some("id")),
+            endpoint("GET", "/projects/:id/files/*file/raw", Some("id")),
+        ])
+        .err()
+        .unwrap();
+        assert!(err.contains("match the same requests"), "{err}");
+    }
+
+    #[test]
+    fn tail_matching_is_linear_even_with_many_catch_alls() {
+        let tail = Tail {
+            pattern: vec![Seg::CatchAll, Seg::CatchAll, Seg::CatchAll, Seg::Literal("x".into())],
+            methods: Methods::default(),
+        };
+        let long: Vec<&str> = std::iter::repeat_n("a", 2000).collect();
+        assert!(!tail.matches(&long));
+        let mut hit = long.clone();
+        hit.push("x");
+        assert!(tail.matches(&hit));
     }
 }
