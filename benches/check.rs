@@ -34,6 +34,22 @@ fn requests() -> Vec<(&'static str, Request)> {
                 method: "GET".into(),
                 path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=20".into(),
                 headers: vec![("PRIVATE-TOKEN".into(), "glpat-alice-ci-secret".into())],
+                body: None,
+                at: AT,
+            }),
+        ),
+        (
+            // Two root fields through a fragment and a variable.
+            "graphql",
+            Request::Http(HttpRequest {
+                token: Some(TokenRef::Secret("glpat-alice-everywhere".into())),
+                method: "POST".into(),
+                path: "/api/graphql".into(),
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: Some(
+                    r#"{"query": "query($p: ID!) { ...F me: currentUser { username } } fragment F on Query { project(fullPath: $p) { id } }", "variables": {"p": "acme/platform/api"}}"#
+                        .into(),
+                ),
                 at: AT,
             }),
         ),

@@ -15,12 +15,15 @@ Pipeline
      category, boundaries and the role requirement computed by the first
      matching row of ``rules/requirements.tsv``;
    - REST endpoints = reference operations GitLab annotated with raw
-     permissions, plus ``rules/assigned_endpoints.tsv``. Paths are normalised
-     (``(-/)`` expanded). An operation is skipped and reported when no token
-     could satisfy it (permission unreachable, boundary outside the
-     permission's boundaries), when its path cannot be routed safely (syntax
-     the router does not support, a catch-all clashing with a named
-     parameter), or when the project/group it targets is not a path parameter;
+     permissions (boundary corrected from the path where GitLab's cannot be
+     enforced), plus ``rules/assigned_endpoints.tsv``, plus every other
+     operation mapped by the first matching row of ``rules/conventions.tsv``
+     (which may create raw and assignable permissions, origin ``assigned``, or
+     mark the route anonymous or service-only). Optional groups in paths are
+     expanded; an operation is kept with all its variants or skipped and
+     reported (unroutable syntax, a boundary no token could satisfy, two routes
+     matching the same requests);
+   - GraphQL root fields from ``rules/graphql_fields.tsv``;
    - custom abilities, ability aliases and legacy token scopes.
 4. Render every table as sorted, tab-separated UTF-8 text with LF endings and
    either write it to ``catalog/data/`` or, with ``--check``, compare it with
@@ -734,8 +737,8 @@ def convention_candidates(ref: Reference, raw: dict, assignable: dict, taken: se
         if not rule.used:
             report.note("convention never used (shadowed or too narrow)",
                         f"{rule.pattern} ({rule.where})")
-    report.note("permissions created or made assignable by conventions",
-                ", ".join(sorted(created)) or "(none)")
+    for name in sorted(created):
+        report.note("permissions created or made assignable by conventions", name)
     return result
 
 

@@ -16,6 +16,7 @@ fn list_branches(secret: &str) -> HttpRequest {
         method: "GET".into(),
         path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches".into(),
         headers: vec![("PRIVATE-TOKEN".into(), secret.into())],
+        body: None,
         at: EXAMPLE_TIME,
     }
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::{Auth, Boundary, Catalog, Endpoint, Origin};
+use crate::{Auth, Boundary, Catalog, Endpoint, GraphqlField, Origin};
 
 /// One endpoint as the reference lists it.
 struct Row<'a> {
@@ -34,9 +34,8 @@ fn origin_name(origin: Origin) -> &'static str {
 /// Groups the catalog's endpoints by boundary (in `Boundary::ORDER`) and, within
 /// that, by the category of each raw permission they require. An endpoint whose
 /// permissions span several categories is listed under each of them.
-fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
-    let category: HashMap<&str, &str> =
-        catalog.permissions.iter().map(|p| (p.name.as_str(), p.category.as_str())).collect();
+/// For every raw permission, the assignable permissions that grant it (sorted).
+fn granted_by(catalog: &Catalog) -> HashMap<&str, Vec<&str>> {
     let mut granted_by: HashMap<&str, Vec<&str>> = HashMap::new();
     for assignable in &catalog.assignable {
         for raw in &assignable.raw_permissions {
@@ -47,6 +46,46 @@ fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
         names.sort_unstable();
         names.dedup();
     }
+    granted_by
+}
+
+/// `(raw permission, assignable permissions granting it)` pairs.
+type Grants<'a> = Vec<(&'a str, Vec<&'a str>)>;
+
+/// The GraphQL root fields with, for each raw permission, what grants it.
+fn graphql_rows(catalog: &Catalog) -> Vec<(&GraphqlField, Grants<'_>)> {
+    let granted_by = granted_by(catalog);
+    let mut fields: Vec<&GraphqlField> = catalog.graphql.iter().collect();
+    fields.sort_by(|a, b| (a.kind.name(), &a.name).cmp(&(b.kind.name(), &b.name)));
+    fields
+        .into_iter()
+        .map(|f| {
+            let grants = f
+                .permissions
+                .iter()
+                .map(|p| (p.as_str(), granted_by.get(p.as_str()).cloned().unwrap_or_default()))
+                .collect();
+            (f, grants)
+        })
+        .collect()
+}
+
+/// How a GraphQL field finds its namespace: `project (input.projectPath)`.
+fn graphql_target(field: &GraphqlField) -> String {
+    match &field.argument {
+        Some(argument) => format!("{} ({argument})", field.boundary.name()),
+        None => field.boundary.name().to_owned(),
+    }
+}
+
+const GRAPHQL_INTRO: &str = "Root fields of `POST /api/graphql`. Every root field of the executed \
+operation is decided like an endpoint, at the project or group its argument names; a document \
+is allowed only if all of its fields are, and an unmapped field is denied.";
+
+fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
+    let category: HashMap<&str, &str> =
+        catalog.permissions.iter().map(|p| (p.name.as_str(), p.category.as_str())).collect();
+    let granted_by = granted_by(catalog);
     let mut endpoints: Vec<&Endpoint> = catalog.endpoints.iter().collect();
     endpoints.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     Boundary::ORDER
@@ -147,6 +186,22 @@ pub fn markdown(catalog: &Catalog) -> String {
             }
             out.push('\n');
         }
+    }
+    let _ = writeln!(out, "## GraphQL\n\n{GRAPHQL_INTRO}\n");
+    let _ = writeln!(out, "| Kind | Field | Raw permissions | Granted by (assignable) | Boundary (argument) |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for (field, grants) in graphql_rows(catalog) {
+        let raw: Vec<String> = grants.iter().map(|(p, _)| md_code(p)).collect();
+        let by: Vec<String> = grants.iter().flat_map(|(_, names)| names.iter().map(|n| md_code(n))).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            field.kind.name(),
+            md_code(&field.name),
+            raw.join(", "),
+            by.join(", "),
+            md_code(&graphql_target(field))
+        );
     }
     out
 }
@@ -251,6 +306,28 @@ pub fn html(catalog: &Catalog) -> String {
         }
         let _ = writeln!(out, "</section>");
     }
+    let intro = escape_html(GRAPHQL_INTRO).replace("`POST /api/graphql`", "<code>POST /api/graphql</code>");
+    let _ = writeln!(
+        out,
+        "<section class=\"boundary\" id=\"graphql\">\n<h2>GraphQL</h2>\n<p>{intro}</p>\n\
+         <div class=\"category\" id=\"graphql-fields\">\n<table>\n<thead><tr><th>Kind</th><th>Field</th>\
+         <th>Raw permissions</th><th>Granted by (assignable)</th><th>Boundary (argument)</th></tr></thead>\n<tbody>"
+    );
+    for (field, grants) in graphql_rows(catalog) {
+        let code = |text: &str| format!("<code>{}</code>", escape_html(text));
+        let raw: Vec<String> = grants.iter().map(|(p, _)| code(p)).collect();
+        let by: Vec<String> = grants.iter().flat_map(|(_, names)| names.iter().map(|n| code(n))).collect();
+        let _ = writeln!(
+            out,
+            "<tr class=\"endpoint\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            field.kind.name(),
+            code(&field.name),
+            raw.join(", "),
+            by.join(", "),
+            code(&graphql_target(field))
+        );
+    }
+    let _ = writeln!(out, "</tbody>\n</table>\n</div>\n</section>");
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
     out
 }

@@ -291,6 +291,17 @@ pub struct LegacyScope {
 
 impl LegacyScope {
     /// Whether the scope covers an API endpoint.
+    /// Whether the scope lets a token use GraphQL: scopes that reach every API
+    /// path do, read-only ones (`read_api`) for queries only.
+    pub fn covers_graphql(&self, mutation: bool) -> bool {
+        let method = if mutation { "POST" } else { "GET" };
+        let method_ok = match &self.api_methods {
+            Methods::Any => true,
+            Methods::Only(list) => list.iter().any(|m| m == method),
+        };
+        method_ok && matches!(self.api_paths, PathPrefixes::Any)
+    }
+
     pub fn covers_endpoint(&self, endpoint: &Endpoint) -> bool {
         let method = match endpoint.method.as_str() {
             "HEAD" => "GET",

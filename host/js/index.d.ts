@@ -27,6 +27,8 @@ export interface HttpRequest {
   path: string;
   /** `[name, value]` pairs (`{name, value}` objects are taken too). */
   headers?: Array<[string, string] | { name: string; value: string }>;
+  /** Read only for GraphQL (`POST /api/graphql`): the JSON body text. */
+  body?: string | null;
   at?: Timestamp;
 }
 

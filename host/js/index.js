@@ -153,6 +153,7 @@ function httpRequest(r) {
     method: str("method", r.method),
     path: str("path", r.path),
     headers: headers.map(header),
+    body: r.body == null ? undefined : str("body", r.body),
     at: timestamp(r.at),
   };
 }

@@ -34,6 +34,7 @@ pub fn http_request(r: &native::HttpRequest) -> wit::HttpRequest {
             .iter()
             .map(|(name, value)| wit::Header { name: name.clone(), value: value.clone() })
             .collect(),
+        body: r.body.clone(),
         at: r.at,
     }
 }

@@ -160,8 +160,14 @@ struct CheckArgs {
     /// An HTTP header for --request, `Name: value` (repeatable).
     #[arg(long, requires = "request")]
     header: Vec<String>,
+    /// A GraphQL document, decided as `POST /api/graphql` with a JSON body.
+    #[arg(long, conflicts_with_all = ["request", "permission"])]
+    graphql: Option<String>,
+    /// The GraphQL variables, as a JSON object.
+    #[arg(long, requires = "graphql")]
+    variables: Option<String>,
     /// A raw or assignable permission.
-    #[arg(long, required_unless_present = "request")]
+    #[arg(long, required_unless_present_any = ["request", "graphql"])]
     permission: Option<String>,
     /// The group or project (full path or id) for --permission.
     #[arg(long, requires = "permission")]
@@ -384,6 +390,10 @@ fn build_request(args: &CheckArgs, line: Option<&String>) -> Result<Request> {
         None => world_file::CaseToken::None,
     };
     let query = match (line, &args.permission) {
+        _ if args.graphql.is_some() => world_file::CaseQuery::GraphQl {
+            document: args.graphql.clone().unwrap_or_default(),
+            variables: args.variables.clone(),
+        },
         (Some(line), _) => {
             let headers = args.header.iter().map(|h| parse_header(h)).collect::<Result<_>>()?;
             world_file::parse_request_line(line, headers).map_err(|e| anyhow!("--request: {e}"))?
@@ -394,7 +404,7 @@ fn build_request(args: &CheckArgs, line: Option<&String>) -> Result<Request> {
             ref_name: args.ref_name.clone(),
             force: args.force,
         },
-        (None, None) => bail!("give --request or --permission"),
+        (None, None) => bail!("give --request, --graphql or --permission"),
     };
     let case = world_file::Case {
         name: String::new(),

@@ -21,14 +21,16 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
             method: method.clone(),
             path: path.clone(),
             headers: headers.clone(),
+            body: None,
             at,
         }),
         // GraphQL travels as the HTTP request a client would send.
-        CaseQuery::GraphQl { .. } => Request::Http(HttpRequest {
+        CaseQuery::GraphQl { document, variables } => Request::Http(HttpRequest {
             token: token.clone(),
             method: "POST".into(),
             path: "/api/graphql".into(),
             headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Some(graphql_body(document, variables.as_deref())),
             at,
         }),
         CaseQuery::GitFetch { project } => Request::Git(GitRequest {
@@ -95,4 +97,17 @@ pub fn run(authorizer: &mut Authorizer, cases: &[Case], default_at: Timestamp) -
 pub fn summary(decision: &Decision) -> String {
     let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code.as_str()).collect();
     format!("{} [{}]", if decision.effect == Effect::Allow { "allow" } else { "deny" }, codes.join(", "))
+}
+
+/// The JSON body a GraphQL client posts: `{"query": …, "variables": …}`.
+/// `variables` is JSON text from the scenario file; text that does not parse is
+/// sent as a string, for the engine to refuse.
+pub fn graphql_body(document: &str, variables: Option<&str>) -> String {
+    let mut body = serde_json::Map::new();
+    body.insert("query".into(), serde_json::Value::String(document.to_owned()));
+    if let Some(variables) = variables {
+        let value = serde_json::from_str(variables).unwrap_or_else(|_| serde_json::Value::String(variables.to_owned()));
+        body.insert("variables".into(), value);
+    }
+    serde_json::Value::Object(body).to_string()
 }

@@ -31,7 +31,7 @@ tokens:
 /// numeric ids and URL-encoded full paths; other parameters get values no
 /// literal sibling uses; catch-alls get two segments.
 fn concrete_path(endpoint: &Endpoint, index: usize) -> String {
-    let by_id = index % 2 == 0;
+    let by_id = index.is_multiple_of(2);
     endpoint
         .path
         .split('/')

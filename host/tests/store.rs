@@ -491,6 +491,7 @@ fn branches(secret: &str, at: Timestamp) -> Request {
         method: "GET".into(),
         path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches".into(),
         headers: vec![("PRIVATE-TOKEN".into(), secret.into())],
+        body: None,
         at,
     })
 }

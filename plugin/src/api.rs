@@ -42,6 +42,9 @@ pub struct HttpRequest {
     pub path: String,
     /// `(name, value)` pairs.
     pub headers: Vec<(String, String)>,
+    /// The body of a GraphQL request; `None` for everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     pub at: Timestamp,
 }
 

@@ -106,6 +106,7 @@ fn http_request(r: wit::HttpRequest) -> native::HttpRequest {
         method: r.method,
         path: r.path,
         headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+        body: r.body,
         at: r.at,
     }
 }

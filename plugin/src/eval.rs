@@ -3,9 +3,10 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
-use finegrain_catalog::{Auth, Boundary, level};
+use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
 use crate::api::*;
+use crate::graphql::{self, OperationKind};
 use crate::http::{self, HttpProblem, HttpTarget};
 use crate::permset::PermId;
 use crate::policy::{Access, NsKind, Policy, Reach, Standing, TokenRec, TokenRights};
@@ -35,6 +36,7 @@ impl Trace {
 enum ScopeTest {
     Endpoint(usize),
     Git { push: bool },
+    Graphql { mutation: bool },
     Permissions,
 }
 
@@ -145,8 +147,130 @@ impl Policy {
         let target = match target {
             HttpTarget::Api { api_path } => self.api_target(&r.method, api_path),
             HttpTarget::Git { project, push } => self.git_target(&project, push, Vec::new()),
+            HttpTarget::Graphql => return self.decide_graphql(r, token.as_ref(), query, trace),
         };
         self.run(token.as_ref(), target, r.at, trace)
+    }
+
+    /// A GraphQL request is allowed only if every root field it executes is:
+    /// each field is decided like an endpoint, and the first denial decides.
+    fn decide_graphql(&self, r: &HttpRequest, token: Option<&TokenRef>, query: &str, trace: &mut Trace) -> Decision {
+        let body = match r.method.as_str() {
+            "POST" => match &r.body {
+                Some(body) => body.clone(),
+                None => {
+                    let why = "a GraphQL POST needs its JSON body".to_owned();
+                    return self.refuse(Code::MalformedRequest, why, trace);
+                }
+            },
+            _ => match graphql_body_from_query(query) {
+                Ok(body) => body,
+                Err(why) => return self.refuse(Code::MalformedRequest, why, trace),
+            },
+        };
+        let fields = match graphql::root_fields(body.as_bytes()) {
+            Ok(fields) if fields.is_empty() => {
+                return self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace);
+            }
+            Ok(fields) => fields,
+            Err(err) => return self.refuse(Code::MalformedRequest, format!("graphql: {err}"), trace),
+        };
+        if r.method != "POST" && fields.iter().any(|f| f.kind == OperationKind::Mutation) {
+            let why = "GraphQL mutations must be sent with POST".to_owned();
+            return self.refuse(Code::MalformedRequest, why, trace);
+        }
+        trace.note(|| {
+            let names: Vec<String> = fields.iter().map(|f| format!("{} {}", f.kind.name(), f.name)).collect();
+            format!("graphql: root fields {}", names.join(", "))
+        });
+        let mut combined: Option<Decision> = None;
+        for field in &fields {
+            let decision = self.run(token, self.graphql_target(field), r.at, trace);
+            if decision.effect == Effect::Deny {
+                return decision;
+            }
+            combined = Some(match combined {
+                None => decision,
+                Some(mut all) => {
+                    all.reasons.extend(decision.reasons);
+                    for p in decision.required_permissions {
+                        if !all.required_permissions.contains(&p) {
+                            all.required_permissions.push(p);
+                        }
+                    }
+                    for p in decision.accepted_permissions {
+                        if !all.accepted_permissions.contains(&p) {
+                            all.accepted_permissions.push(p);
+                        }
+                    }
+                    all
+                }
+            });
+        }
+        combined.unwrap_or_else(|| {
+            self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace)
+        })
+    }
+
+    /// The target of one GraphQL root field: its mapped permissions, at the
+    /// namespace its argument names.
+    fn graphql_target(&self, field: &graphql::RootField) -> Result<Target, Refusal> {
+        let label = format!("graphql {} {}", field.kind.name(), field.name);
+        let kind = match field.kind {
+            OperationKind::Query => GraphqlKind::Query,
+            OperationKind::Mutation => GraphqlKind::Mutation,
+            OperationKind::Subscription => {
+                return Err(Refusal(Code::EndpointUnknown, format!("{label}: subscriptions are not authorized here")));
+            }
+        };
+        let index = *self
+            .graphql_fields
+            .get(&(kind, field.name.clone()))
+            .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
+        let mapped = &self.catalog.graphql[index];
+        let ns = match (&mapped.argument, mapped.boundary) {
+            (Some(argument), Boundary::Project | Boundary::Group) => {
+                let value = field.argument(argument).ok_or_else(|| {
+                    Refusal(Code::MalformedRequest, format!("{label}: argument {argument} is missing or not a string"))
+                })?;
+                let ns_kind = if mapped.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
+                Some(self.graphql_namespace(value, ns_kind)?)
+            }
+            _ => None,
+        };
+        Ok(Target {
+            label,
+            required: self.graphql_perms[index].clone(),
+            boundary: mapped.boundary,
+            ns,
+            scope_test: ScopeTest::Graphql { mutation: kind == GraphqlKind::Mutation },
+            writes: Vec::new(),
+            auth: Auth::Token,
+        })
+    }
+
+    /// A namespace named by a GraphQL argument: a full path, or a global id
+    /// `gid://gitlab/Project/7` / `gid://gitlab/Group/5` of the expected kind.
+    fn graphql_namespace(&self, value: &str, kind: NsKind) -> Result<usize, Refusal> {
+        let Some(gid) = value.strip_prefix("gid://gitlab/") else {
+            if value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Refusal(
+                    Code::NamespaceUnknown,
+                    format!("{value:?} is neither a full path nor a global id"),
+                ));
+            }
+            return self.namespace_of_kind(value, kind);
+        };
+        let expected = if kind == NsKind::Project { "Project" } else { "Group" };
+        match gid.split_once('/') {
+            Some((model, id)) if model == expected && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                self.namespace_of_kind(id, kind)
+            }
+            _ => Err(Refusal(
+                Code::NamespaceUnknown,
+                format!("global id {value:?} does not name a {}", expected.to_lowercase()),
+            )),
+        }
     }
 
     fn refuse(&self, code: Code, detail: String, trace: &mut Trace) -> Decision {
@@ -449,6 +573,7 @@ impl Policy {
                                 scope.git_fetch
                             }
                         }
+                        ScopeTest::Graphql { mutation } => scope.covers_graphql(mutation),
                         ScopeTest::Permissions => self.scope_perms[**s].contains_all(&target.required),
                     }
                 });
@@ -679,6 +804,22 @@ impl Policy {
         });
         reasons
     }
+}
+
+/// A GraphQL GET request's document, variables and operation name (from the
+/// query string) as the JSON body a POST would carry.
+fn graphql_body_from_query(query: &str) -> Result<String, String> {
+    let param = |name: &str| http::query_param(query, name).transpose();
+    let document = param("query")?.ok_or_else(|| "a GraphQL GET needs a query parameter".to_owned())?;
+    let mut body = serde_json::Map::new();
+    body.insert("query".into(), serde_json::Value::String(document));
+    if let Some(variables) = param("variables")? {
+        body.insert("variables".into(), serde_json::Value::String(variables));
+    }
+    if let Some(name) = param("operationName")? {
+        body.insert("operationName".into(), serde_json::Value::String(name));
+    }
+    Ok(serde_json::Value::Object(body).to_string())
 }
 
 fn reason(code: Code, detail: String) -> Reason {

@@ -13,6 +13,9 @@ pub enum HttpTarget<'a> {
     Api { api_path: &'a str },
     /// Git smart HTTP on a project (full path, decoded).
     Git { project: String, push: bool },
+    /// The GraphQL endpoint, `POST /api/graphql` (or `GET` with the document in
+    /// the query).
+    Graphql,
 }
 
 /// Why a request could not be read.
@@ -81,6 +84,9 @@ fn check_path(path: &str) -> Result<(), String> {
 
 /// Splits the target into path and query, checks the path, and says what it
 /// asks for.
+/// Where GitLab serves GraphQL.
+pub const GRAPHQL_PATH: &str = "/api/graphql";
+
 pub fn parse_target<'a>(method: &str, target: &'a str) -> Result<(HttpTarget<'a>, &'a str), HttpProblem> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(HttpProblem::Malformed(format!("method {method:?} is not an upper-case HTTP method")));
@@ -94,6 +100,9 @@ pub fn parse_target<'a>(method: &str, target: &'a str) -> Result<(HttpTarget<'a>
         && api_path.starts_with('/')
     {
         return Ok((HttpTarget::Api { api_path }, query));
+    }
+    if path == GRAPHQL_PATH && matches!(method, "POST" | "GET" | "HEAD") {
+        return Ok((HttpTarget::Graphql, query));
     }
     if let Some(git) = git_target(method, path, query) {
         return Ok((git?, query));

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use finegrain_catalog::{Boundary, Catalog, CrudVerb, MinRole, role_level};
+use finegrain_catalog::{Boundary, Catalog, CrudVerb, GraphqlKind, MinRole, role_level};
 
 use crate::api::{GrantAccess, Timestamp, TokenKind};
 use crate::bundle::Bundle;
@@ -113,6 +113,9 @@ pub struct Policy {
     pub perm_abilities: Vec<Vec<usize>>,
     /// Endpoint permissions as ids.
     pub endpoint_perms: Vec<Vec<PermId>>,
+    /// GraphQL root fields by kind and name, and their permissions as ids.
+    pub graphql_fields: HashMap<(GraphqlKind, String), usize>,
+    pub graphql_perms: Vec<Vec<PermId>>,
     pub scope_ids: HashMap<String, usize>,
     /// Raw permissions each legacy scope covers in permission-shaped checks.
     pub scope_perms: Vec<PermSet>,
@@ -174,6 +177,9 @@ impl Policy {
             catalog.permissions.iter().map(|p| p.abilities.iter().filter_map(|a| ability_index(a)).collect()).collect();
         let endpoint_perms: Vec<Vec<PermId>> =
             catalog.endpoints.iter().map(|e| e.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
+        let graphql_fields = catalog.graphql.iter().enumerate().map(|(i, f)| ((f.kind, f.name.clone()), i)).collect();
+        let graphql_perms: Vec<Vec<PermId>> =
+            catalog.graphql.iter().map(|f| f.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
         let download_code = perm("download_code");
         let push_code = perm("push_code");
         let scope_ids = catalog.legacy_scopes.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
@@ -206,6 +212,8 @@ impl Policy {
             raw_to_assignable,
             perm_abilities,
             endpoint_perms,
+            graphql_fields,
+            graphql_perms,
             scope_ids,
             scope_perms,
             users: Vec::new(),

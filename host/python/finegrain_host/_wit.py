@@ -64,6 +64,7 @@ def http_request(r: t.HttpRequest) -> Record:
             "method": r.method,
             "path": r.path,
             "headers": [_record({"name": h.name, "value": h.value}) for h in r.headers],
+            "body": r.body,
             "at": r.at,
         }
     )

@@ -233,12 +233,15 @@ class HttpRequest(Request):
 
     With ``token=None`` the engine reads the token from the headers and query.
     ``headers`` accepts :class:`Header` objects or ``(name, value)`` pairs.
+    ``body`` is read only for GraphQL (``POST /api/graphql``): the JSON text
+    ``{"query": …, "variables": …, "operationName": …}``.
     """
 
     method: str
     path: str
     headers: Tuple[Header, ...] = ()
     token: Optional[TokenRef] = None
+    body: Optional[str] = None
     at: Timestamp = field(default_factory=now)
 
     TAG: ClassVar[str] = "http"
@@ -247,13 +250,16 @@ class HttpRequest(Request):
         _freeze(self, "headers", self.headers, _header)
 
     def _body_json(self) -> Dict[str, Any]:
-        return {
+        body: Dict[str, Any] = {
             "token": None if self.token is None else self.token.to_json(),
             "method": self.method,
             "path": self.path,
             "headers": [[h.name, h.value] for h in self.headers],
             "at": self.at,
         }
+        if self.body is not None:
+            body["body"] = self.body
+        return body
 
     @classmethod
     def _from_body(cls, body: Dict[str, Any]) -> "HttpRequest":
@@ -262,6 +268,7 @@ class HttpRequest(Request):
             method=body["method"],
             path=body["path"],
             headers=body.get("headers", ()),
+            body=body.get("body"),
             at=body["at"],
         )
 
