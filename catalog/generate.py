@@ -324,6 +324,7 @@ class Rule:
     abilities: list
     crud: str
     public_read: str
+    group_min_role: str = ""
     used: int = 0
 
     def matches(self, perm: dict) -> bool:
@@ -358,7 +359,7 @@ def parse_crud(cell: str, where: str) -> str:
 def load_rules(raw: dict, abilities: dict) -> list:
     rows = read_tsv(RULES_DIR / "requirements.tsv",
                     ("id", "resource", "action", "min_role", "abilities", "crud",
-                     "public_read"), True)
+                     "public_read", "group_min_role"), True)
     resources = {p["resource"] for p in raw.values()}
     actions = {p["action"] for p in raw.values()}
     rules, seen = [], set()
@@ -378,6 +379,10 @@ def load_rules(raw: dict, abilities: dict) -> list:
         unknown = [a for a in granted if a not in abilities]
         if unknown:
             raise CatalogError(f"{where}: unknown ability {', '.join(unknown)}")
+        if row["group_min_role"] and row["group_min_role"] not in ROLES:
+            raise CatalogError(f"{where}: unknown group_min_role {row['group_min_role']!r}")
+        if row["group_min_role"] and ROLES.index(row["group_min_role"]) <= ROLES.index(row["min_role"]):
+            raise CatalogError(f"{where}: group_min_role must be above min_role (or empty)")
         if row["public_read"] not in ("yes", "no"):
             raise CatalogError(f"{where}: public_read must be yes or no")
         rules.append(Rule(
@@ -386,7 +391,8 @@ def load_rules(raw: dict, abilities: dict) -> list:
             boundary_set=boundary_set,
             actions=parse_selector(row["action"], actions, "action", where),
             min_role=row["min_role"], abilities=sorted(set(granted)),
-            crud=parse_crud(row["crud"], where), public_read=row["public_read"]))
+            crud=parse_crud(row["crud"], where), public_read=row["public_read"],
+            group_min_role=row["group_min_role"]))
     return rules
 
 
@@ -401,7 +407,8 @@ def apply_rules(raw: dict, rules: list, report: Report) -> None:
                                f"{perm['action']}); add a row or a catch-all")
         rule.used += 1
         perm.update(min_role=rule.min_role, abilities=rule.abilities,
-                    crud=rule.crud, public_read=rule.public_read, rule=rule.id)
+                    crud=rule.crud, public_read=rule.public_read, rule=rule.id,
+                    group_min_role=rule.group_min_role)
     for rule in rules:
         if not rule.used:
             report.note("rule never used (shadowed or too narrow)", f"{rule.id} ({rule.where})")
@@ -972,9 +979,10 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) 
          for n, a in assignable.items()])
     files["permissions.tsv"] = render(
         ("name", "resource", "action", "category", "boundaries", "min_role",
-         "abilities", "crud", "public_read", "rule", "origin"),
+         "group_min_role", "abilities", "crud", "public_read", "rule", "origin"),
         [dict(name=n, resource=p["resource"], action=p["action"], category=p["category"],
               boundaries=join_list(p["boundaries"]), min_role=p["min_role"],
+              group_min_role=p["group_min_role"],
               abilities=join_list(p["abilities"]), crud=p["crud"],
               public_read=p["public_read"], rule=p["rule"], origin=p["origin"])
          for n, p in raw.items()])

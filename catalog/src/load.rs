@@ -335,10 +335,14 @@ fn boundary_nests(endpoint: Boundary, declared: &[Boundary]) -> bool {
         && declared.iter().any(|b| matches!(b, Boundary::Project | Boundary::Group))
 }
 
-fn parse_min_role(row: &Row) -> Result<MinRole, CatalogError> {
-    match row.get("min_role") {
-        "authenticated" => Ok(MinRole::Authenticated),
-        name => role_level(name).map(MinRole::Level).ok_or_else(|| row.error(format!("unknown role {name:?}"))),
+/// A role column: `authenticated`, a base role name, or empty (`None`).
+fn parse_min_role(row: &Row, column: &str) -> Result<Option<MinRole>, CatalogError> {
+    match row.get(column) {
+        "" => Ok(None),
+        "authenticated" => Ok(Some(MinRole::Authenticated)),
+        name => role_level(name)
+            .map(|level| Some(MinRole::Level(level)))
+            .ok_or_else(|| row.error(format!("{column}: unknown role {name:?}"))),
     }
 }
 
@@ -361,6 +365,7 @@ fn parse_permissions(text: &str) -> Result<Vec<Permission>, CatalogError> {
         "category",
         "boundaries",
         "min_role",
+        "group_min_role",
         "abilities",
         "crud",
         "public_read",
@@ -375,7 +380,8 @@ fn parse_permissions(text: &str) -> Result<Vec<Permission>, CatalogError> {
                 action: row.get("action").to_owned(),
                 category: row.get("category").to_owned(),
                 boundaries: row.boundaries("boundaries")?,
-                min_role: parse_min_role(&row)?,
+                min_role: parse_min_role(&row, "min_role")?.ok_or_else(|| row.error("min_role is empty"))?,
+                group_min_role: parse_min_role(&row, "group_min_role")?,
                 abilities: row.list("abilities"),
                 crud: parse_crud(&row)?,
                 public_read: row.yes_no("public_read")?,

@@ -117,6 +117,9 @@ pub struct Permission {
     pub boundaries: Vec<Boundary>,
     /// The user side: the lowest base role that holds it.
     pub min_role: MinRole,
+    /// In a group, when GitLab's group policy asks for more than `min_role`
+    /// (group runners, variables, deploy tokens, members: owner).
+    pub group_min_role: Option<MinRole>,
     /// Custom abilities that grant it below `min_role`.
     pub abilities: Vec<String>,
     /// The CRUD verb on a resource that grants it: `("repository", View)`.

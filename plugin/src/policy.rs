@@ -597,7 +597,11 @@ impl Policy {
             // they can see. Only administrator permissions need more.
             return u.admin || p.min_role != MinRole::Level(finegrain_catalog::level::ADMIN);
         };
-        let by_role = match p.min_role {
+        let min_role = match (self.namespaces[ns].kind, p.group_min_role) {
+            (NsKind::Group, Some(in_groups)) => in_groups,
+            _ => p.min_role,
+        };
+        let by_role = match min_role {
             MinRole::Authenticated => true,
             MinRole::Level(level) => standing.level >= level,
         };
