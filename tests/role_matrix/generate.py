@@ -6,7 +6,7 @@
 
 Reads the matrix (/work/shared/reference/gitlab/role_permission_matrix.tsv, or
 $FINEGRAIN_REFERENCE/gitlab/...), the hand-kept mapping tests/role_matrix/rows.tsv and the
-catalog (catalog/data/endpoints.tsv, assignable.tsv). Every matrix row must be mapped to one
+catalog (catalog/data/endpoints.tsv, graphql.tsv, assignable.tsv). Every matrix row must be mapped to one
 request or skipped with a note; a problem is reported as one `file:line: problem` line.
 
 The world: a private group `matrix` with a private project `matrix/app` (branch `main`
@@ -16,6 +16,20 @@ permission that expands to a raw permission some mapped request needs, so the to
 decides a case: each case checks the role requirement alone. Six cases per mapped row, one
 per role, expecting what the matrix says (after the row's override, if any).
 
+Request forms in rows.tsv (column `request`):
+    METHOD /api/v4/PATH            a REST call; {project} / {group} become the URL-encoded path
+    git-upload-pack {project}      a Git fetch
+    git-receive-pack {project} REF...  a Git push
+    action PERMISSION {project} REF [force]   a ref-level permission check
+    graphql DOCUMENT               a GraphQL request (a `graphql:` case): DOCUMENT is one
+                                   operation whose first root field is looked up in
+                                   catalog/data/graphql.tsv, e.g.
+                                   graphql mutation { updateIssue(input: {projectPath: "{project}", iid: "1"}) { errors } }
+                                   {project} / {group} become the plain full path; the field's
+                                   boundary must be project or group, and the document must name
+                                   that namespace.
+    skip                           not mapped (the note says why)
+
 Python 3.11 standard library only.
 """
 
@@ -23,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +142,20 @@ def read_endpoints() -> list[Endpoint]:
             )
             for r in reader
         ]
+
+
+def read_graphql() -> dict[tuple[str, str], tuple[list[str], str]]:
+    """(kind, field) -> (raw permissions, boundary) of every decided GraphQL root field."""
+    path = CATALOG / "graphql.tsv"
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        return {
+            (r["kind"], r["field"]): ([p for p in r["permissions"].split(",") if p], r["boundary"])
+            for r in reader
+        }
+
+
+GRAPHQL_ROOT = re.compile(r"^(query|mutation)\b[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)")
 
 
 def read_assignable() -> list[tuple[str, set[str], set[str], bool]]:
@@ -236,10 +265,29 @@ def encode(path: str) -> str:
     return path.replace("/", "%2F")
 
 
-def case_query(where: str, r: Mapping, endpoints: list[Endpoint]) -> tuple[str, str]:
+def case_query(
+    where: str, r: Mapping, endpoints: list[Endpoint], graphql: dict[tuple[str, str], tuple[list[str], str]]
+) -> tuple[str, str]:
     """(YAML key, YAML value) of the case's query; fills r.required."""
     words = r.request.split()
     head = words[0]
+    if head == "graphql":
+        document = r.request[len("graphql"):].strip()
+        m = GRAPHQL_ROOT.match(document)
+        if not m:
+            raise Problem(f"{where}: write `graphql query|mutation {{ FIELD(...) {{ ... }} }}`, not {r.request!r}")
+        kind, name = m.group(1), m.group(2)
+        if (kind, name) not in graphql:
+            raise Problem(f"{where}: {kind} {name} is not in {rel(CATALOG / 'graphql.tsv')}")
+        permissions, boundary = graphql[(kind, name)]
+        if boundary not in ("project", "group"):
+            raise Problem(f"{where}: {kind} {name} is a {boundary}-boundary field; the world only has a group and a project")
+        if f"{{{boundary}}}" not in document:
+            raise Problem(f"{where}: {kind} {name} is decided at a {boundary}; the document must name {{{boundary}}}")
+        if not permissions:
+            raise Problem(f"{where}: {kind} {name} requires no raw permission in the catalog")
+        r.required = permissions
+        return "graphql", document.replace("{project}", PROJECT).replace("{group}", GROUP)
     if head in METHODS:
         if len(words) != 2 or not words[1].startswith("/api/v4/"):
             raise Problem(f"{where}: write `METHOD /api/v4/PATH`, not {r.request!r}")
@@ -269,7 +317,9 @@ def case_query(where: str, r: Mapping, endpoints: list[Endpoint]) -> tuple[str, 
         r.required = [words[1]]
         force = "true" if len(words) == 5 else "false"
         return "action", f"{{ permission: {words[1]}, on: {PROJECT}, ref: {words[3]}, force: {force} }}"
-    raise Problem(f"{where}: a request starts with an HTTP method, git-upload-pack, git-receive-pack, action or is `skip`")
+    raise Problem(
+        f"{where}: a request starts with an HTTP method, git-upload-pack, git-receive-pack, action, graphql or is `skip`"
+    )
 
 
 def q(text: str) -> str:
@@ -291,12 +341,13 @@ def render() -> str:
     rows = read_rows()
     pair(matrix, rows)
     endpoints = read_endpoints()
+    graphql = read_graphql()
     assignable = read_assignable()
 
     mapped = [r for r in rows if r.request != "skip"]
     queries = {}
     for r in mapped:
-        queries[r.line] = case_query(f"{rel(ROWS)}:{r.line}", r, endpoints)
+        queries[r.line] = case_query(f"{rel(ROWS)}:{r.line}", r, endpoints, graphql)
 
     # Every assignable permission (reachable from an all_memberships grant) that expands
     # to a raw permission some mapped request needs: GitLab's own when one covers it (the
