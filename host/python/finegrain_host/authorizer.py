@@ -49,7 +49,7 @@ from .types import (
 __all__ = ["EngineHost", "Authorizer", "new_engine", "MEMORY_LIMIT", "INTERFACE"]
 
 #: The exported interface the host calls.
-INTERFACE = "finegrain:authz/authorize@0.1.0"
+INTERFACE = "finegrain:authz/authorize@0.2.0"
 
 #: Largest linear memory one policy instance may use (as the Rust host: 512 MiB).
 MEMORY_LIMIT = 512 << 20
