@@ -187,6 +187,32 @@ impl Catalog {
             }
         }
 
+        // What an endpoint or a GraphQL field requires: known permissions that
+        // some assignable permission grants, declared at a boundary that fits.
+        let check_needs = |file: &str, line: usize, label: &str, what: &str, needs: &[String], boundary: Boundary| {
+            for name in needs {
+                let Some(p) = permissions.get(name.as_str()) else {
+                    return Err(err(file, line, format!("{label} requires unknown permission {name:?}")));
+                };
+                if !granted.contains(name.as_str()) {
+                    let message = format!("permission {name:?} is not granted by any assignable permission");
+                    return Err(err(file, line, message));
+                }
+                if !p.boundaries.is_empty()
+                    && !p.boundaries.contains(&boundary)
+                    && !boundary_nests(boundary, &p.boundaries)
+                {
+                    let message = format!(
+                        "{label} is a {} {what} but {name:?} applies only at {:?}",
+                        boundary.name(),
+                        p.boundaries
+                    );
+                    return Err(err(file, line, message));
+                }
+            }
+            Ok(())
+        };
+
         let mut routes: HashSet<(&str, &str)> = HashSet::new();
         for (i, e) in self.endpoints.iter().enumerate() {
             let line = i + 2;
@@ -211,38 +237,8 @@ impl Catalog {
                 }
                 _ => {}
             }
-            for name in &e.permissions {
-                let Some(p) = permissions.get(name.as_str()) else {
-                    return Err(err(
-                        "endpoints.tsv",
-                        line,
-                        format!("{} {} requires unknown permission {name:?}", e.method, e.path),
-                    ));
-                };
-                if !granted.contains(name.as_str()) {
-                    return Err(err(
-                        "endpoints.tsv",
-                        line,
-                        format!("permission {name:?} is not granted by any assignable permission"),
-                    ));
-                }
-                if !p.boundaries.is_empty()
-                    && !p.boundaries.contains(&e.boundary)
-                    && !boundary_nests(e.boundary, &p.boundaries)
-                {
-                    return Err(err(
-                        "endpoints.tsv",
-                        line,
-                        format!(
-                            "{} {} is a {} endpoint but {name:?} applies only at {:?}",
-                            e.method,
-                            e.path,
-                            e.boundary.name(),
-                            p.boundaries
-                        ),
-                    ));
-                }
-            }
+            let label = format!("{} {}", e.method, e.path);
+            check_needs("endpoints.tsv", line, &label, "endpoint", &e.permissions, e.boundary)?;
             let param_needed = matches!(e.boundary, Boundary::Project | Boundary::Group);
             match (&e.boundary_param, param_needed) {
                 (None, true) => {
@@ -273,32 +269,7 @@ impl Catalog {
             if f.permissions.is_empty() {
                 return Err(err("graphql.tsv", line, format!("{label} requires no permission")));
             }
-            for name in &f.permissions {
-                let Some(p) = permissions.get(name.as_str()) else {
-                    return Err(err("graphql.tsv", line, format!("{label} requires unknown permission {name:?}")));
-                };
-                if !granted.contains(name.as_str()) {
-                    return Err(err(
-                        "graphql.tsv",
-                        line,
-                        format!("permission {name:?} is not granted by any assignable permission"),
-                    ));
-                }
-                if !p.boundaries.is_empty()
-                    && !p.boundaries.contains(&f.boundary)
-                    && !boundary_nests(f.boundary, &p.boundaries)
-                {
-                    return Err(err(
-                        "graphql.tsv",
-                        line,
-                        format!(
-                            "{label} is a {} field but {name:?} applies only at {:?}",
-                            f.boundary.name(),
-                            p.boundaries
-                        ),
-                    ));
-                }
-            }
+            check_needs("graphql.tsv", line, &label, "field", &f.permissions, f.boundary)?;
             let namespaced = matches!(f.boundary, Boundary::Project | Boundary::Group);
             if namespaced != f.argument.is_some() {
                 return Err(err(

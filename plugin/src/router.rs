@@ -176,6 +176,25 @@ fn route_key(segments: &[&str]) -> String {
         .join("/")
 }
 
+/// The route index of `key` in a tree, inserting it (with an empty slot in
+/// `routes`) the first time it is seen.
+fn intern<T: Default>(
+    tree: &mut matchit::Router<usize>,
+    routes: &mut Vec<T>,
+    keys: &mut HashMap<String, usize>,
+    key: String,
+    label: &str,
+) -> Result<usize, String> {
+    if let Some(route) = keys.get(&key) {
+        return Ok(*route);
+    }
+    let route = routes.len();
+    tree.insert(key.clone(), route).map_err(|err| format!("catalog route {label} cannot be added: {err}"))?;
+    routes.push(T::default());
+    keys.insert(key, route);
+    Ok(route)
+}
+
 impl Router {
     /// Builds the router; fails when two templates collide or shadow each other.
     pub fn new(endpoints: &[Endpoint]) -> Result<Router, String> {
@@ -214,36 +233,12 @@ impl Router {
             match star {
                 None => {
                     let key = route_key(&segments);
-                    let route = match exact_keys.get(&key) {
-                        Some(route) => *route,
-                        None => {
-                            let route = router.exact_routes.len();
-                            router
-                                .exact
-                                .insert(key.clone(), route)
-                                .map_err(|err| format!("catalog route {label} cannot be added: {err}"))?;
-                            router.exact_routes.push(Methods::default());
-                            exact_keys.insert(key, route);
-                            route
-                        }
-                    };
+                    let route = intern(&mut router.exact, &mut router.exact_routes, &mut exact_keys, key, &label)?;
                     router.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
                 }
                 Some(star) => {
                     let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
-                    let route = match tail_keys.get(&key) {
-                        Some(route) => *route,
-                        None => {
-                            let route = router.tail_routes.len();
-                            router
-                                .tail
-                                .insert(key.clone(), route)
-                                .map_err(|err| format!("catalog route {label} cannot be added: {err}"))?;
-                            router.tail_routes.push(Vec::new());
-                            tail_keys.insert(key, route);
-                            route
-                        }
-                    };
+                    let route = intern(&mut router.tail, &mut router.tail_routes, &mut tail_keys, key, &label)?;
                     let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
                     let tails = &mut router.tail_routes[route];
                     let position = tails.iter().position(|t| t.pattern == pattern);
