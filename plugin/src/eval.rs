@@ -674,8 +674,12 @@ impl Policy {
         place: Option<(usize, &Standing)>,
         trace: &mut Trace,
     ) -> Result<(), Refusal> {
-        let missing: Vec<&str> =
-            target.required.iter().filter(|p| !self.user_holds(user, **p, place)).map(|p| self.perm_name(*p)).collect();
+        let missing: Vec<&str> = target
+            .required
+            .iter()
+            .filter(|p| !self.user_holds(user, **p, place, target.boundary))
+            .map(|p| self.perm_name(*p))
+            .collect();
         let username = &self.users[user].username;
         let role = || match place {
             Some((ns, standing)) => {

@@ -124,7 +124,7 @@ impl Policy {
                 assignable.boundaries.contains(&boundary)
                     && !raw.is_empty()
                     && token_side.contains_all(raw)
-                    && raw.iter().all(|p| self.user_holds(user, *p, place))
+                    && raw.iter().all(|p| self.user_holds(user, *p, place, boundary))
             })
             .map(|(_, assignable)| assignable.name.clone())
             .collect()

@@ -589,13 +589,26 @@ impl Policy {
     /// Whether a user holds a raw permission in a namespace, given their
     /// standing there (computed once by the caller), or, with `None`, at user or
     /// instance level.
-    pub fn user_holds(&self, user: usize, perm: PermId, place: Option<(usize, &Standing)>) -> bool {
+    /// Whether the user holds a raw permission: in a namespace (`place`), by role,
+    /// ability, CRUD verb or visibility; otherwise at the `boundary` of a
+    /// request that names no namespace.
+    pub fn user_holds(&self, user: usize, perm: PermId, place: Option<(usize, &Standing)>, boundary: Boundary) -> bool {
         let p = &self.catalog.permissions[usize::from(perm)];
         let u = &self.users[user];
         let Some((ns, standing)) = place else {
-            // No namespace: the endpoint is about the user themself or lists what
-            // they can see. Only administrator permissions need more.
-            return u.admin || p.min_role != MinRole::Level(finegrain_catalog::level::ADMIN);
+            if u.admin {
+                return true;
+            }
+            // No namespace names a role to check. At the user boundary the
+            // request is about the user themself: any active user holds it. At
+            // the instance boundary only what the catalog gives every signed-in
+            // user (`authenticated`) is held; anything asking for a role there
+            // (a route that finds its project from an object, or instance-wide
+            // administration) fails closed to administrators.
+            return match p.min_role {
+                MinRole::Authenticated => true,
+                MinRole::Level(level) => boundary == Boundary::User && level != finegrain_catalog::level::ADMIN,
+            };
         };
         let min_role = match (self.namespaces[ns].kind, p.group_min_role) {
             (NsKind::Group, Some(in_groups)) => in_groups,
