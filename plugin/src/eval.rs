@@ -813,7 +813,9 @@ impl Policy {
 /// A GraphQL GET request's document, variables and operation name (from the
 /// query string) as the JSON body a POST would carry.
 fn graphql_body_from_query(query: &str) -> Result<String, String> {
-    let param = |name: &str| http::query_param(query, name).transpose();
+    // Browsers and HTTP clients form-encode the query string: `+` is a space.
+    let query = query.replace('+', "%20");
+    let param = |name: &str| http::query_param(&query, name).transpose();
     let document = param("query")?.ok_or_else(|| "a GraphQL GET needs a query parameter".to_owned())?;
     let mut body = serde_json::Map::new();
     body.insert("query".into(), serde_json::Value::String(document));
@@ -866,6 +868,15 @@ mod tests {
     #[test]
     fn secrets_in_the_query_are_redacted_in_traces() {
         assert_eq!(redact_query("/api/v4/user?private_token=glpat-x&a=1"), "/api/v4/user?private_token=[redacted]&a=1");
+    }
+
+    #[test]
+    fn a_graphql_get_query_string_becomes_the_post_body() {
+        let body = graphql_body_from_query("query=query+%7B+currentUser+%7B+id+%7D+%7D&operationName=Me").unwrap();
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["query"], "query { currentUser { id } }");
+        assert_eq!(body["operationName"], "Me");
+        assert!(graphql_body_from_query("operationName=Me").unwrap_err().contains("needs a query parameter"));
     }
 
     #[test]
