@@ -248,7 +248,7 @@ impl Catalog {
                         format!("{} {} names no {} parameter", e.method, e.path, e.boundary.name()),
                     ));
                 }
-                (Some(param), _) if !e.path.split('/').any(|s| segment_names_param(s, param)) => {
+                (Some(param), _) if !e.path.split('/').any(|s| segment_param(s).is_some_and(|p| p.name == param)) => {
                     return Err(err(
                         "endpoints.tsv",
                         line,
@@ -288,14 +288,6 @@ impl Catalog {
         }
         Ok(())
     }
-}
-
-/// Whether a template segment is the parameter `param`, possibly with a literal
-/// prefix or suffix inside the segment (`binary-:architecture`).
-fn segment_names_param(segment: &str, param: &str) -> bool {
-    segment.split_once(':').is_some_and(|(_, rest)| {
-        rest.strip_prefix(param).is_some_and(|after| after.is_empty() || after.starts_with('.'))
-    })
 }
 
 /// A project endpoint may need a permission GitLab declares only at group level

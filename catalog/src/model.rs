@@ -216,6 +216,24 @@ pub struct Endpoint {
     pub reference: String,
 }
 
+/// A named parameter in one segment of a path template: `:id`, or one with a
+/// literal prefix or suffix inside the segment (`binary-:architecture`,
+/// `:module_version.info`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentParam<'a> {
+    pub prefix: &'a str,
+    pub name: &'a str,
+    pub suffix: &'a str,
+}
+
+/// The named parameter of a template segment; `None` for literals and
+/// catch-alls (`*path`).
+pub fn segment_param(segment: &str) -> Option<SegmentParam<'_>> {
+    let (prefix, rest) = segment.split_once(':')?;
+    let (name, suffix) = rest.find('.').map_or((rest, ""), |i| rest.split_at(i));
+    Some(SegmentParam { prefix, name, suffix })
+}
+
 /// The kind of a GraphQL root field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GraphqlKind {

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use finegrain_catalog::Endpoint;
+use finegrain_catalog::{Endpoint, segment_param};
 
 /// Endpoints sharing one route, by method.
 #[derive(Default)]
@@ -65,12 +65,9 @@ impl Seg {
         if segment.starts_with('*') {
             return Seg::CatchAll;
         }
-        match segment.split_once(':') {
+        match segment_param(segment) {
             None => Seg::Literal(segment.to_owned()),
-            Some((prefix, rest)) => {
-                let suffix = rest.find('.').map(|i| &rest[i..]).unwrap_or("");
-                Seg::Param { prefix: prefix.to_owned(), suffix: suffix.to_owned() }
-            }
+            Some(p) => Seg::Param { prefix: p.prefix.to_owned(), suffix: p.suffix.to_owned() },
         }
     }
 
@@ -154,22 +151,19 @@ pub struct Routed<'p> {
     pub ref_value: Option<(&'static str, &'p str)>,
 }
 
-/// The position of the (plain) parameter called `name` in a template.
+/// The position of the parameter called `name` in a template.
 fn param_position(template: &str, name: &str) -> Option<usize> {
-    template.split('/').position(|s| s.strip_prefix(':') == Some(name))
+    template.split('/').position(|s| segment_param(s).is_some_and(|p| p.name == name))
 }
 
-/// Rewrites `/projects/:id/x/binary-:arch` as `/projects/{s2}/x/binary-{s4}`,
-/// up to (not including) segment `end`.
+/// Rewrites the segments `/projects/:id/x/binary-:arch` as the `matchit` route
+/// `/projects/{s2}/x/binary-{s4}` (parameters named by position).
 fn route_key(segments: &[&str]) -> String {
     segments
         .iter()
         .enumerate()
-        .map(|(i, segment)| match segment.split_once(':') {
-            Some((prefix, rest)) => {
-                let suffix = rest.find('.').map(|i| &rest[i..]).unwrap_or("");
-                format!("{prefix}{{s{i}}}{suffix}")
-            }
+        .map(|(i, segment)| match segment_param(segment) {
+            Some(p) => format!("{}{{s{i}}}{}", p.prefix, p.suffix),
             None => segment.to_string(),
         })
         .collect::<Vec<_>>()
