@@ -3,6 +3,8 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
+use std::borrow::Cow;
+
 use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
 use crate::api::*;
@@ -155,16 +157,16 @@ impl Policy {
     /// A GraphQL request is allowed only if every root field it executes is:
     /// each field is decided like an endpoint, and the first denial decides.
     fn decide_graphql(&self, r: &HttpRequest, token: Option<&TokenRef>, query: &str, trace: &mut Trace) -> Decision {
-        let body = match r.method.as_str() {
+        let body: Cow<str> = match r.method.as_str() {
             "POST" => match &r.body {
-                Some(body) => body.clone(),
+                Some(body) => Cow::Borrowed(body),
                 None => {
                     let why = "a GraphQL POST needs its JSON body".to_owned();
                     return self.refuse(Code::MalformedRequest, why, trace);
                 }
             },
             _ => match graphql_body_from_query(query) {
-                Ok(body) => body,
+                Ok(body) => Cow::Owned(body),
                 Err(why) => return self.refuse(Code::MalformedRequest, why, trace),
             },
         };
@@ -225,7 +227,8 @@ impl Policy {
         };
         let index = *self
             .graphql_fields
-            .get(&(kind, field.name.clone()))
+            .get(&kind)
+            .and_then(|fields| fields.get(field.name.as_str()))
             .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
         let mapped = &self.catalog.graphql[index];
         let ns = match (&mapped.argument, mapped.boundary) {

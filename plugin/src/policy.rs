@@ -114,7 +114,7 @@ pub struct Policy {
     /// Endpoint permissions as ids.
     pub endpoint_perms: Vec<Vec<PermId>>,
     /// GraphQL root fields by kind and name, and their permissions as ids.
-    pub graphql_fields: HashMap<(GraphqlKind, String), usize>,
+    pub graphql_fields: HashMap<GraphqlKind, HashMap<String, usize>>,
     pub graphql_perms: Vec<Vec<PermId>>,
     pub scope_ids: HashMap<String, usize>,
     /// Raw permissions each legacy scope covers in permission-shaped checks.
@@ -177,7 +177,10 @@ impl Policy {
             catalog.permissions.iter().map(|p| p.abilities.iter().filter_map(|a| ability_index(a)).collect()).collect();
         let endpoint_perms: Vec<Vec<PermId>> =
             catalog.endpoints.iter().map(|e| e.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
-        let graphql_fields = catalog.graphql.iter().enumerate().map(|(i, f)| ((f.kind, f.name.clone()), i)).collect();
+        let mut graphql_fields: HashMap<GraphqlKind, HashMap<String, usize>> = HashMap::new();
+        for (i, f) in catalog.graphql.iter().enumerate() {
+            graphql_fields.entry(f.kind).or_default().insert(f.name.clone(), i);
+        }
         let graphql_perms: Vec<Vec<PermId>> =
             catalog.graphql.iter().map(|f| f.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
         let download_code = perm("download_code");
