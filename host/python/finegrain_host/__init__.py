@@ -12,6 +12,7 @@ policy bundle into it::
 The contract is ``wit/authz.wit``; the types here mirror its records.
 """
 
+from . import errors, types
 from .authorizer import INTERFACE, MEMORY_LIMIT, Authorizer, EngineHost, new_engine
 from .errors import ApplyError, BundleError, ComponentError, EngineFailure, FinegrainError, TokenNotFound
 from .types import (
@@ -56,41 +57,6 @@ __all__ = [
     "new_engine",
     "INTERFACE",
     "MEMORY_LIMIT",
-    "FinegrainError",
-    "ComponentError",
-    "BundleError",
-    "ApplyError",
-    "TokenNotFound",
-    "EngineFailure",
-    "Timestamp",
-    "now",
-    "TokenRef",
-    "Request",
-    "PermissionRequest",
-    "Header",
-    "HttpRequest",
-    "RefUpdate",
-    "GitService",
-    "UploadPack",
-    "ReceivePack",
-    "GitRequest",
-    "Effect",
-    "Boundary",
-    "Reason",
-    "Decision",
-    "Explanation",
-    "AccessEntry",
-    "TokenReport",
-    "GrantAccess",
-    "Grant",
-    "TokenKind",
-    "Legacy",
-    "FineGrained",
-    "NewToken",
-    "Membership",
-    "Update",
-    "AddToken",
-    "RevokeToken",
-    "AddMembership",
-    "RemoveMembership",
+    *errors.__all__,
+    *types.__all__,
 ]
