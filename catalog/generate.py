@@ -63,7 +63,6 @@ SKIPPED_SCOPES = ("granular", "openid / profile / email", "user:*")
 # Literal segments after which the next parameter names the namespace.
 NAMESPACE_LITERALS = {"projects": "project", "project": "project",
                       "groups": "group", "group": "group"}
-PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class CatalogError(Exception):
@@ -469,12 +468,6 @@ def check_segments(path: str) -> list:
             if match.group(2) == "*" and (match.group(1) or match.group(4)):
                 raise PathRejected("catch-all parameter with a prefix or suffix")
     return segments
-
-
-def param_name(segment: str):
-    """The name of a (possibly affixed) named parameter segment, or None."""
-    match = PARAM_SEGMENT.match(segment)
-    return match.group(3) if match and match.group(2) == ":" else None
 
 
 def normalise_paths(path: str) -> list:
