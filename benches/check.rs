@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use finegrain::api::*;
+use finegrain_host::api::*;
 
 const AT: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
 
@@ -72,9 +72,9 @@ fn requests() -> Vec<(&'static str, Request)> {
 
 fn bench(c: &mut Criterion) {
     let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/acme.yaml");
-    let policy = finegrain::load_policy(&world).expect("example world");
+    let policy = finegrain_host::load_policy(&world).expect("example world");
     let native = finegrain_engine::Authorizer::load(&policy.bundle).expect("native load");
-    let host = finegrain::runtime::EngineHost::new().expect("component compiles");
+    let host = finegrain_host::runtime::EngineHost::new().expect("component compiles");
     let mut component = host.load(&policy.bundle).expect("component load");
 
     for (name, request) in requests() {

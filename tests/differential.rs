@@ -3,8 +3,8 @@
 //! and for thousands of generated requests over the example world, hostile
 //! spellings included.
 
-use finegrain::api::*;
-use finegrain::scenario;
+use finegrain_host::api::*;
+use finegrain_host::scenario;
 use finegrain_tests::{EXAMPLE_TIME, host, scenario_files, workspace};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
@@ -227,7 +227,7 @@ fn generate(
 #[test]
 fn native_and_component_agree_on_every_example_case() {
     for path in scenario_files() {
-        let policy = finegrain::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
+        let policy = finegrain_host::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
         let native = finegrain_engine::Authorizer::load(&policy.bundle).unwrap();
         let mut component = host().load(&policy.bundle).unwrap();
         for case in &policy.file.unwrap().cases {
@@ -247,7 +247,7 @@ fn native_and_component_agree_on_every_example_case() {
 #[test]
 fn native_and_component_agree_on_ten_thousand_generated_requests() {
     let path = workspace().join("examples/acme.yaml");
-    let policy = finegrain::load_policy(&path).unwrap();
+    let policy = finegrain_host::load_policy(&path).unwrap();
     let world = policy.file.as_ref().unwrap();
     let native = finegrain_engine::Authorizer::load(&policy.bundle).unwrap();
     let mut component = host().load(&policy.bundle).unwrap();

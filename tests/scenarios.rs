@@ -1,7 +1,7 @@
 //! Every scenario file (examples/ and tests/scenarios/) runs through the
 //! engine component, and every case must meet its expectation.
 
-use finegrain::scenario;
+use finegrain_host::scenario;
 use finegrain_tests::{EXAMPLE_TIME, host, scenario_files};
 
 #[test]
@@ -9,7 +9,7 @@ fn every_scenario_case_passes_through_the_component() {
     let mut failures = Vec::new();
     let mut total = 0;
     for path in scenario_files() {
-        let policy = finegrain::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
+        let policy = finegrain_host::load_policy(&path).unwrap_or_else(|e| panic!("{e}"));
         let cases = policy.file.expect("a YAML file").cases;
         assert!(!cases.is_empty(), "{} has no cases", path.display());
         let mut authorizer = host().load(&policy.bundle).expect("bundle loads");
@@ -35,7 +35,7 @@ fn every_scenario_case_passes_through_the_component() {
 fn a_case_with_the_wrong_expectation_fails() {
     // The runner must be able to fail: flip one expectation and check it is caught.
     let path = finegrain_tests::workspace().join("examples/acme.yaml");
-    let policy = finegrain::load_policy(&path).unwrap();
+    let policy = finegrain_host::load_policy(&path).unwrap();
     let mut cases = policy.file.unwrap().cases;
     cases.truncate(1);
     cases[0].expect_allow = !cases[0].expect_allow;

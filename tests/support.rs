@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use finegrain::runtime::EngineHost;
+use finegrain_host::runtime::EngineHost;
 
 /// The time the example and scenario files are written for.
 pub const EXAMPLE_TIME: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z

@@ -1,12 +1,12 @@
 //! Incremental updates through the component: they change decisions at once,
 //! bump the revision, and a rejected update leaves the running policy untouched.
 
-use finegrain::api::*;
 use finegrain_engine::world::secret_digest;
+use finegrain_host::api::*;
 use finegrain_tests::{EXAMPLE_TIME, host, workspace};
 
-fn authorizer() -> finegrain::runtime::Authorizer {
-    let policy = finegrain::load_policy(&workspace().join("examples/acme.yaml")).unwrap();
+fn authorizer() -> finegrain_host::runtime::Authorizer {
+    let policy = finegrain_host::load_policy(&workspace().join("examples/acme.yaml")).unwrap();
     host().load(&policy.bundle).unwrap()
 }
 
@@ -98,7 +98,7 @@ fn a_rejected_update_changes_nothing() {
 #[test]
 fn a_bad_replacement_bundle_leaves_the_running_policy() {
     let mut authz = authorizer();
-    let policy = finegrain::load_policy(&workspace().join("examples/acme.yaml")).unwrap();
+    let policy = finegrain_host::load_policy(&workspace().join("examples/acme.yaml")).unwrap();
     let mut corrupt = policy.bundle.clone();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;

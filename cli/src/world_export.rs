@@ -3,9 +3,9 @@
 //! (a store keeps only digests), which `world_file` reads back, so an exported
 //! world re-imports and loads as it was.
 
-use finegrain::World;
-use finegrain::api::{GrantAccess, TokenKind};
-use finegrain::time::format_timestamp;
+use finegrain_host::World;
+use finegrain_host::api::{GrantAccess, TokenKind};
+use finegrain_host::time::format_timestamp;
 use serde::Serialize;
 
 #[derive(Serialize)]

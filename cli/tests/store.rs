@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use finegrain::api::*;
-use finegrain::runtime::EngineHost;
+use finegrain_host::api::*;
+use finegrain_host::runtime::EngineHost;
 use finegrain_store::{Expiry, GrantRequest, PermissionChoice, Store, TokenRequest, TokenSelector};
 
 const BRANCHES: &str = "GET /api/v4/projects/acme%2Fplatform%2Fapi/repository/branches";
@@ -115,7 +115,7 @@ fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
 
     // A host holding the bundle from before catches up from the updates file.
     let mut running = EngineHost::new().unwrap().load(&std::fs::read(&bundle).unwrap()).unwrap();
-    let now = finegrain::time::now();
+    let now = finegrain_host::time::now();
     assert!(running.check_request(&branches(&secret, now)).has_reason("token_unknown"));
     let lines: Vec<Vec<Update>> =
         std::fs::read_to_string(&updates).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -458,8 +458,8 @@ fn rotate_and_inspect() {
     assert!(listed.contains(" ci ") && listed.contains("revoked") && listed.contains("ci~2"), "{listed}");
 }
 
-fn acme_world() -> finegrain::World {
-    finegrain::world_file::read(Path::new(&example())).unwrap().0.world
+fn acme_world() -> finegrain_host::World {
+    finegrain_host::world_file::read(Path::new(&example())).unwrap().0.world
 }
 
 fn library_store(name: &str) -> (PathBuf, Store) {
@@ -467,7 +467,7 @@ fn library_store(name: &str) -> (PathBuf, Store) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut store = Store::open(&dir.join("store.db")).unwrap();
-    store.import(&acme_world(), finegrain::time::now()).unwrap();
+    store.import(&acme_world(), finegrain_host::time::now()).unwrap();
     (dir, store)
 }
 
@@ -499,8 +499,8 @@ fn branches(secret: &str, at: Timestamp) -> Request {
 #[test]
 fn updates_bring_a_running_host_up_to_date_without_a_rebuild() {
     let (_dir, mut store) = library_store("updates");
-    let now = finegrain::time::now();
-    let bundle = finegrain::build_bundle(store.world().unwrap()).unwrap();
+    let now = finegrain_host::time::now();
+    let bundle = finegrain_host::build_bundle(store.world().unwrap()).unwrap();
     let host = EngineHost::new().unwrap();
     let mut running = host.load(&bundle).unwrap();
 
@@ -522,7 +522,7 @@ fn updates_bring_a_running_host_up_to_date_without_a_rebuild() {
     assert!(running.check_request(&branches(&new_secret, now)).has_reason("token_revoked"));
 
     // The running host now agrees with a bundle built afresh from the store.
-    let mut fresh = host.load(&finegrain::build_bundle(store.world().unwrap()).unwrap()).unwrap();
+    let mut fresh = host.load(&finegrain_host::build_bundle(store.world().unwrap()).unwrap()).unwrap();
     for s in [&secret, &new_secret] {
         assert_eq!(fresh.check_request(&branches(s, now)), {
             let mut d = running.check_request(&branches(s, now));
@@ -544,8 +544,9 @@ fn concurrent_child() {
     let (path, tag) = spec.split_once(',').unwrap();
     let mut store = Store::open_existing(Path::new(path)).unwrap();
     for i in 0..PER_PROCESS {
-        let created =
-            store.create_token(&read_branch_request("alice", &format!("{tag}-{i}")), finegrain::time::now()).unwrap();
+        let created = store
+            .create_token(&read_branch_request("alice", &format!("{tag}-{i}")), finegrain_host::time::now())
+            .unwrap();
         println!("SECRET {}", created.secret.expose());
     }
 }
@@ -586,9 +587,9 @@ fn two_processes_creating_tokens_at_once_lose_nothing() {
     let created: Vec<_> =
         store.list_tokens(Some("alice")).unwrap().into_iter().filter(|t| t.name.starts_with('p')).collect();
     assert_eq!(created.len(), 2 * PER_PROCESS);
-    let now = finegrain::time::now();
+    let now = finegrain_host::time::now();
     let mut authorizer =
-        EngineHost::new().unwrap().load(&finegrain::build_bundle(store.world().unwrap()).unwrap()).unwrap();
+        EngineHost::new().unwrap().load(&finegrain_host::build_bundle(store.world().unwrap()).unwrap()).unwrap();
     let requests: Vec<Request> = secrets.iter().map(|s| branches(s, now)).collect();
     let decisions = authorizer.check_batch(&requests);
     let denied = decisions.iter().filter(|d| d.effect != Effect::Allow).count();

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use finegrain::api::*;
-use finegrain::runtime::{Authorizer, EngineHost};
-use finegrain::{scenario, time, world_file};
+use finegrain_host::api::*;
+use finegrain_host::runtime::{Authorizer, EngineHost};
+use finegrain_host::{scenario, time, world_file};
 
 #[derive(Parser)]
 #[command(name = "finegrain", version, about = "Authorization engine for fine-grained access tokens and custom roles")]
@@ -256,7 +256,7 @@ fn at_or_now(at: &Option<String>) -> Result<Timestamp> {
 
 fn load(host: &EngineHost, source: &Source) -> Result<Authorizer> {
     let (bundle, path) = match source {
-        Source::World(path) => (finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?.bundle, path),
+        Source::World(path) => (finegrain_host::load_policy(path).map_err(|e| anyhow!("{e}"))?.bundle, path),
         Source::Store(path) => (store_cli::store_bundle(path)?, path),
     };
     host.load(&bundle).map_err(|e| anyhow!("{}: {e}", path.display()))
@@ -332,7 +332,7 @@ fn coverage(reference: Option<PathBuf>, json: bool) -> Result<ExitCode> {
 }
 
 fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
-    let policy = finegrain::load_policy(world).map_err(|e| anyhow!("{e}"))?;
+    let policy = finegrain_host::load_policy(world).map_err(|e| anyhow!("{e}"))?;
     if policy.file.is_none() {
         bail!("{}: is already a bundle", world.display());
     }
@@ -350,7 +350,7 @@ fn write_bundle(output: &Path, bundle: &[u8]) -> Result<ExitCode> {
         output.display(),
         bundle.len(),
         finegrain_engine::bundle::FORMAT_VERSION,
-        finegrain::Bundle::digest_hex(bundle)
+        finegrain_host::Bundle::digest_hex(bundle)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -479,7 +479,7 @@ fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
     let host = engine(component)?;
     let (mut passed, mut failed) = (0, 0);
     for path in &args.files {
-        let policy = finegrain::load_policy(path).map_err(|e| anyhow!("{e}"))?;
+        let policy = finegrain_host::load_policy(path).map_err(|e| anyhow!("{e}"))?;
         let mut authorizer = host.load(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         let cases = policy.file.map(|f| f.cases).unwrap_or_default();
         if cases.is_empty() {
@@ -596,14 +596,14 @@ fn print_report(report: &TokenReport, json: bool) -> Result<()> {
 fn describe_component(component: &Option<PathBuf>, output: Option<&Path>) -> Result<ExitCode> {
     let bytes = match component {
         Some(path) => std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?,
-        None => finegrain::runtime::COMPONENT.to_vec(),
+        None => finegrain_host::runtime::COMPONENT.to_vec(),
     };
     let info = EngineHost::from_component(&bytes)?.describe();
     if let Some(output) = output {
         write_atomically(output, &bytes)?;
     }
     println!("size: {} bytes", bytes.len());
-    let list = |items: &[finegrain::runtime::Item]| {
+    let list = |items: &[finegrain_host::runtime::Item]| {
         for item in items {
             let functions = if item.functions.is_empty() { "types only".to_owned() } else { item.functions.join(", ") };
             println!("  {}: {functions}", item.name);

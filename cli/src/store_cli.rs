@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use finegrain::api::{GrantAccess, TokenKind, TokenRef, Update};
-use finegrain::time;
+use finegrain_host::api::{GrantAccess, TokenKind, TokenRef, Update};
+use finegrain_host::time;
 use finegrain_store::{
     Created, EventSink, Expiry, GrantRequest, PermissionChoice, Store, StoreError, TokenInfo, TokenRequest,
     TokenSelector,
@@ -54,7 +54,7 @@ pub fn open(path: &Path) -> Result<Store> {
 /// The bundle of a store's world.
 pub fn store_bundle(path: &Path) -> Result<Vec<u8>> {
     let world = open(path)?.world().map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    finegrain::build_bundle(world).map_err(|e| anyhow!("{}: {e}", path.display()))
+    finegrain_host::build_bundle(world).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 #[derive(Subcommand)]
@@ -372,7 +372,7 @@ pub fn store(command: StoreCommand) -> Result<ExitCode> {
         StoreCommand::Import { store, world } => {
             let path = store.path()?;
             // The file's own checks place errors on its lines before the store is touched.
-            let policy = finegrain::load_policy(&world).map_err(|e| anyhow!("{e}"))?;
+            let policy = finegrain_host::load_policy(&world).map_err(|e| anyhow!("{e}"))?;
             let parsed = policy
                 .file
                 .ok_or_else(|| anyhow!("{}: is a bundle; store import takes a world file (YAML)", world.display()))?;
@@ -464,7 +464,7 @@ pub fn token(component: &Option<PathBuf>, command: TokenCommand) -> Result<ExitC
                     TokenRef::Secret(secret)
                 }
             };
-            let bundle = finegrain::build_bundle(db.world()?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let bundle = finegrain_host::build_bundle(db.world()?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let host = crate::engine(component)?;
             let mut authorizer = host.load(&bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let report = authorizer.inspect_token(&token_ref, at)?;
