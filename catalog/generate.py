@@ -4,7 +4,8 @@
 Pipeline
 --------
 1. Read the GitLab reference tables (facts, never edited) from
-   ``<repo>/../shared/reference/gitlab`` or ``--reference DIR``.
+   ``catalog/reference/gitlab`` (vendored, see its README.md), or
+   ``--reference DIR`` / ``$FINEGRAIN_REFERENCE``.
 2. Read the hand-written rule files in ``catalog/rules/`` (TSV with a header
    row; lines starting with ``#`` and blank lines are comments). Every name a
    rule file uses is checked against the reference; an unknown name stops the
@@ -47,7 +48,7 @@ CATALOG_DIR = Path(__file__).resolve().parent
 REPO_ROOT = CATALOG_DIR.parent
 RULES_DIR = CATALOG_DIR / "rules"
 DATA_DIR = CATALOG_DIR / "data"
-DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "gitlab"
+DEFAULT_REFERENCE = CATALOG_DIR / "reference" / "gitlab"
 
 API_PREFIX = "/api/v4"
 BOUNDARIES = ("project", "group", "user", "instance")
@@ -1089,8 +1090,10 @@ def check_files(files: dict) -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
-                        help="GitLab reference directory (default: %(default)s)")
+    parser.add_argument("--reference", type=Path,
+                        default=Path(os.environ.get("FINEGRAIN_REFERENCE") or DEFAULT_REFERENCE),
+                        help="GitLab reference directory (default: $FINEGRAIN_REFERENCE, "
+                             "else catalog/reference/gitlab)")
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if catalog/data differs")
     args = parser.parse_args(argv)

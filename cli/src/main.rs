@@ -68,7 +68,7 @@ enum CatalogCommand {
     /// per area, GraphQL).
     Coverage {
         /// The GitLab reference directory (default: $FINEGRAIN_REFERENCE, else
-        /// ../shared/reference/gitlab beside the workspace).
+        /// the vendored catalog/reference/gitlab of the checkout it was built from).
         #[arg(long, value_name = "DIR")]
         reference: Option<PathBuf>,
         /// Print the figures as JSON.
@@ -298,8 +298,8 @@ fn docs(dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The GitLab reference next to the workspace this binary was built from.
-const DEFAULT_REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/gitlab");
+/// The vendored GitLab reference of the checkout this binary was built from.
+const DEFAULT_REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../catalog/reference/gitlab");
 
 fn coverage(reference: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     let dir = reference

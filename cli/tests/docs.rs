@@ -22,7 +22,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/gitlab")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalog/reference/gitlab")
 }
 
 fn stdout(o: &Output) -> String {

@@ -4,8 +4,8 @@
     python3 tests/role_matrix/generate.py          # writes tests/scenarios/role_matrix.yaml
     python3 tests/role_matrix/generate.py --check  # exit 1 if the committed file is stale
 
-Reads the matrix (/work/shared/reference/gitlab/role_permission_matrix.tsv, or
-$FINEGRAIN_REFERENCE/gitlab/...), the hand-kept mapping tests/role_matrix/rows.tsv and the
+Reads the matrix (catalog/reference/gitlab/role_permission_matrix.tsv, or
+$FINEGRAIN_REFERENCE/role_permission_matrix.tsv), the hand-kept mapping tests/role_matrix/rows.tsv and the
 catalog (catalog/data/endpoints.tsv, graphql.tsv, assignable.tsv). Every matrix row must be mapped to one
 request or skipped with a note; a problem is reported as one `file:line: problem` line.
 
@@ -47,8 +47,8 @@ HERE = Path(__file__).resolve().parent
 ROWS = HERE / "rows.tsv"
 OUTPUT = ROOT / "tests" / "scenarios" / "role_matrix.yaml"
 CATALOG = ROOT / "catalog" / "data"
-REFERENCE = Path(os.environ.get("FINEGRAIN_REFERENCE", "/work/shared/reference"))
-MATRIX = REFERENCE / "gitlab" / "role_permission_matrix.tsv"
+REFERENCE = Path(os.environ.get("FINEGRAIN_REFERENCE") or ROOT / "catalog" / "reference" / "gitlab")
+MATRIX = REFERENCE / "role_permission_matrix.tsv"
 
 ROLES = ["Guest", "Planner", "Reporter", "Developer", "Maintainer", "Owner"]
 GROUP = "matrix"
