@@ -61,7 +61,7 @@ pub fn store_bundle(path: &Path) -> Result<Vec<u8>> {
 pub enum StoreCommand {
     /// Create an empty store (schema at the current version, default settings).
     Init(StoreArg),
-    /// Replace the store's world with a world file (YAML; DESIGN §3).
+    /// Replace the store's world with a world file (YAML; docs/world-files.md).
     Import {
         #[command(flatten)]
         store: StoreArg,

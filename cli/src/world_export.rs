@@ -1,4 +1,4 @@
-//! Writes a [`World`] back out as a DESIGN §3 world file, the inverse of
+//! Writes a [`World`] back out as a world file (docs/world-files.md), the inverse of
 //! `world_file::parse`. Tokens carry `digest: sha256:<hex>` instead of a secret
 //! (a store keeps only digests), which `world_file` reads back, so an exported
 //! world re-imports and loads as it was.
@@ -128,7 +128,7 @@ pub fn digest_text(digest: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// The world as YAML in the DESIGN §3 format.
+/// The world as YAML in the world-file format (docs/world-files.md).
 pub fn to_yaml(world: &World) -> Result<String, serde_yaml::Error> {
     let file = FileOut {
         users: world

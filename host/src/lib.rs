@@ -1,7 +1,7 @@
 //! The finegrain host library.
 //!
 //! - [`runtime`]: load the engine component with wasmtime and ask it questions;
-//! - [`world_file`]: read world and scenario files (DESIGN §3);
+//! - [`world_file`]: read world and scenario files (docs/world-files.md);
 //! - [`build_bundle`] / [`load_policy`]: turn a world into a policy bundle;
 //! - [`scenario`]: run scenario cases through the component.
 //!

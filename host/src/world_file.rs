@@ -1,4 +1,4 @@
-//! World and scenario files (DESIGN §3): YAML in, an engine [`World`] and a
+//! World and scenario files (docs/world-files.md): YAML in, an engine [`World`] and a
 //! list of [`Case`]s out. Unknown keys are errors, so a typo never silently
 //! changes a policy. Every error is one line naming the file, the place, and the
 //! problem.

@@ -1,4 +1,4 @@
-//! The decision procedure (DESIGN §2): a request is allowed only if the token is
+//! The decision procedure (docs/decisions.md): a request is allowed only if the token is
 //! valid, the token covers it, the user may do it, and branch protection allows
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
@@ -622,7 +622,7 @@ impl Policy {
             }
             _ => vec![(Boundary::Instance, grants.iter().filter(|g| matches!(g.access, Access::Instance)).collect())],
         };
-        // DESIGN §2: one grant must both cover the target and hold every
+        // docs/decisions.md, step 3: one grant must both cover the target and hold every
         // required permission; grants do not add up.
         let mut covered_somewhere = false;
         for (boundary, reaching) in &levels {

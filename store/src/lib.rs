@@ -6,7 +6,7 @@
 //!   failing), foreign keys on, `synchronous = FULL`, and the schema migrated to
 //!   the current version ([`schema`]).
 //! - [`Store::import`] / [`Store::world`] move the whole world in and out; the
-//!   host turns it into YAML (DESIGN §3) or a bundle.
+//!   host turns it into YAML (docs/world-files.md) or a bundle.
 //! - [`Store::create_token`], [`Store::revoke`], [`Store::rotate`]: every write
 //!   is one `BEGIN IMMEDIATE` transaction, so a crash or a concurrent writer
 //!   never leaves half a token. Each returns the engine [`Update`]s that bring a
