@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 use finegrain_host::api::{GrantAccess, TokenKind, TokenRef, Update};
 use finegrain_host::time;
 use finegrain_store::{
-    Created, EventSink, Expiry, GrantRequest, PermissionChoice, Store, StoreError, TokenInfo, TokenRequest,
-    TokenSelector,
+    Created, EventSink, ExistingTokens, Expiry, GrantRequest, PermissionChoice, Store, StoreError, TokenInfo,
+    TokenRequest, TokenSelector,
 };
 
 use crate::world_export;
@@ -62,11 +62,17 @@ pub enum StoreCommand {
     /// Create an empty store (schema at the current version, default settings).
     Init(StoreArg),
     /// Replace the store's world with a world file (YAML; docs/world-files.md).
+    ///
+    /// Refused, with nothing changed, when the store holds tokens, unless
+    /// --replace: the file's tokens then take the place of the store's.
     Import {
         #[command(flatten)]
         store: StoreArg,
         /// The world file.
         world: PathBuf,
+        /// Delete the store's tokens (created, rotated, revoked here) too.
+        #[arg(long)]
+        replace: bool,
     },
     /// Write the store's world as YAML (tokens as digests).
     Export {
@@ -82,7 +88,9 @@ pub enum StoreCommand {
     Set {
         #[command(flatten)]
         store: StoreArg,
+        /// The setting: token_prefix, default_lifetime_days or max_lifetime_days.
         key: String,
+        /// Its new value (a prefix, a number of days, or `none` for max_lifetime_days).
         value: String,
     },
 }
@@ -101,25 +109,27 @@ pub enum TokenCommand {
     List {
         #[command(flatten)]
         store: StoreArg,
-        /// Only this user's tokens.
-        #[arg(long)]
-        user: Option<String>,
+        /// Only the tokens of this user.
+        #[arg(long, value_name = "USER")]
+        owner: Option<String>,
+        /// Print the tokens as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a token: by id, or by --user and --name.
+    /// Revoke a token: by id, or by --owner and --name.
     Revoke {
         #[command(flatten)]
         select: SelectArgs,
         #[command(flatten)]
         out: OutputArgs,
     },
-    /// Replace a token by a new secret with the same rights; the old one is revoked.
+    /// Replace a token by a new secret with the same name and rights; the old one is revoked.
     Rotate {
         #[command(flatten)]
         select: SelectArgs,
         #[command(flatten)]
         out: OutputArgs,
+        /// Print the new token as JSON (id, name, engine_name, secret, expires).
         #[arg(long)]
         json: bool,
     },
@@ -132,6 +142,7 @@ pub enum TokenCommand {
         /// The time (date, RFC 3339 or Unix seconds); default: now.
         #[arg(long)]
         at: Option<String>,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -162,19 +173,19 @@ pub struct OutputArgs {
 #[derive(Args)]
 pub struct SelectArgs {
     /// The token's id (see `token list`).
-    #[arg(required_unless_present = "name", conflicts_with_all = ["user", "name"])]
+    #[arg(required_unless_present = "name", conflicts_with_all = ["owner", "name"])]
     id: Option<i64>,
-    /// The token owner's username, with --name.
-    #[arg(long, requires = "name")]
-    user: Option<String>,
-    /// The token's name, with --user.
-    #[arg(long, requires = "user")]
+    /// The user the token belongs to, with --name.
+    #[arg(long, value_name = "USER", requires = "name")]
+    owner: Option<String>,
+    /// The token's name, with --owner.
+    #[arg(long, requires = "owner")]
     name: Option<String>,
 }
 
 impl SelectArgs {
     fn selector(&self) -> TokenSelector {
-        match (self.id, &self.user, &self.name) {
+        match (self.id, &self.owner, &self.name) {
             (Some(id), _, _) => TokenSelector::Id(id),
             (None, user, name) => {
                 TokenSelector::Owned { user: user.clone().unwrap_or_default(), name: name.clone().unwrap_or_default() }
@@ -338,6 +349,7 @@ fn report_created(out: &OutputArgs, created: &Created, json: bool, what: &str) -
         let value = serde_json::json!({
             "id": created.id,
             "name": created.name,
+            "engine_name": created.engine_name,
             "secret": created.secret.expose(),
             "expires": created.expires.map(finegrain_store::format_date),
         });
@@ -369,7 +381,7 @@ pub fn store(command: StoreCommand) -> Result<ExitCode> {
             let store = Store::open(&path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             println!("store {} at schema version {}", path.display(), store.schema_version()?);
         }
-        StoreCommand::Import { store, world } => {
+        StoreCommand::Import { store, world, replace } => {
             let path = store.path()?;
             // The file's own checks place errors on its lines before the store is touched.
             let policy = finegrain_host::load_policy(&world).map_err(|e| anyhow!("{e}"))?;
@@ -377,7 +389,9 @@ pub fn store(command: StoreCommand) -> Result<ExitCode> {
                 .file
                 .ok_or_else(|| anyhow!("{}: is a bundle; store import takes a world file (YAML)", world.display()))?;
             let mut db = Store::open(&path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            let summary = db.import(&parsed.world, time::now()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let existing = if replace { ExistingTokens::Replace } else { ExistingTokens::Refuse };
+            let summary =
+                db.import(&parsed.world, time::now(), existing).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             println!(
                 "imported {} users, {} groups, {} projects, {} custom roles, {} members, {} tokens into {}",
                 summary.users,
@@ -443,9 +457,9 @@ pub fn token(component: &Option<PathBuf>, command: TokenCommand) -> Result<ExitC
             write_updates(&out.updates, &updates)?;
             Ok(ExitCode::SUCCESS)
         }
-        TokenCommand::List { store, user, json } => {
+        TokenCommand::List { store, owner, json } => {
             let db = open(&store.path()?)?;
-            let tokens = db.list_tokens(user.as_deref())?;
+            let tokens = db.list_tokens(owner.as_deref())?;
             print_list(&tokens, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -456,18 +470,23 @@ pub fn token(component: &Option<PathBuf>, command: TokenCommand) -> Result<ExitC
             };
             let path = store.path()?;
             let db = open(&path)?;
-            let token_ref = match token.parse::<i64>() {
-                Ok(id) => TokenRef::Name(db.token(id)?.name),
+            let (token_ref, label) = match token.parse::<i64>() {
+                Ok(id) => {
+                    let info = db.token(id)?;
+                    (TokenRef::Name(info.name), info.label)
+                }
                 Err(_) => {
                     let secret = secret_arg(&token)?;
-                    db.find_by_secret(&secret)?.ok_or_else(|| anyhow!("no token in the store has this secret"))?;
-                    TokenRef::Secret(secret)
+                    let info =
+                        db.find_by_secret(&secret)?.ok_or_else(|| anyhow!("no token in the store has this secret"))?;
+                    (TokenRef::Secret(secret), info.label)
                 }
             };
             let bundle = finegrain_host::build_bundle(db.world()?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             let host = crate::engine(component)?;
             let mut authorizer = host.load(&bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            let report = authorizer.inspect_token(&token_ref, at)?;
+            let mut report = authorizer.inspect_token(&token_ref, at)?;
+            report.name = label; // the owner's name for it, kept through rotations
             crate::print_report(&report, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -496,7 +515,8 @@ fn print_list(tokens: &[TokenInfo], json: bool) -> Result<()> {
             .map(|t| {
                 serde_json::json!({
                     "id": t.id,
-                    "name": t.name,
+                    "name": t.label,
+                    "engine_name": t.name,
                     "user": t.user,
                     "type": t.kind_name(),
                     "status": t.status(now),
@@ -518,7 +538,7 @@ fn print_list(tokens: &[TokenInfo], json: bool) -> Result<()> {
         println!(
             "{:>5}  {:<24} {:<10} {:<12} {:<13} {:<10} {}",
             t.id,
-            t.name,
+            t.label,
             t.user,
             t.kind_name(),
             t.status(now),

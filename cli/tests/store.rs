@@ -95,7 +95,7 @@ fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
     assert_eq!(allowed.status.code(), Some(0), "{}{}", stdout(&allowed), stderr(&allowed));
     assert!(stdout(&allowed).starts_with("ALLOW\n"));
 
-    let list = stdout(&finegrain(&["token", "list", "--store", &store, "--user", "alice", "--json"]));
+    let list = stdout(&finegrain(&["token", "list", "--store", &store, "--owner", "alice", "--json"]));
     let rows: serde_json::Value = serde_json::from_str(&list).unwrap();
     let ci = rows.as_array().unwrap().iter().find(|r| r["name"] == "ci").unwrap();
     assert_eq!(ci["status"], "active");
@@ -103,13 +103,13 @@ fn a_created_token_authorizes_at_once_and_is_denied_after_revoke() {
     assert!(!list.contains(&secret), "a listing never shows a secret");
 
     let revoked =
-        finegrain(&["token", "revoke", "--store", &store, "--user", "alice", "--name", "ci", "--updates", &updates]);
+        finegrain(&["token", "revoke", "--store", &store, "--owner", "alice", "--name", "ci", "--updates", &updates]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     let denied = check_secret(&store, &secret);
     assert_eq!(denied.status.code(), Some(1));
     assert!(stdout(&denied).contains("token_revoked"), "{}", stdout(&denied));
 
-    let again = finegrain(&["token", "revoke", "--store", &store, "--user", "alice", "--name", "ci"]);
+    let again = finegrain(&["token", "revoke", "--store", &store, "--owner", "alice", "--name", "ci"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("is already revoked"), "{}", stderr(&again));
 
@@ -438,24 +438,31 @@ fn rotate_and_inspect() {
         &store,
         &["--owner", "alice", "--name", "ci", "--grant", "selected:acme/platform=read_branch,download_code"],
     );
-    let out = finegrain(&["token", "rotate", "--store", &store, "--user", "alice", "--name", "ci"]);
+    let out = finegrain(&["token", "rotate", "--store", &store, "--owner", "alice", "--name", "ci"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let new = stdout(&out).lines().next().unwrap().to_owned();
     assert_ne!(new, old);
-    assert!(stderr(&out).contains("\"ci~2\""), "{}", stderr(&out));
+    assert!(stderr(&out).contains(" \"ci\", expires "), "{}", stderr(&out));
+    let json = finegrain(&["token", "rotate", "--store", &store, "--owner", "alice", "--name", "ci", "--json"]);
+    let rotated: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!((rotated["name"].as_str(), rotated["engine_name"].as_str()), (Some("ci"), Some("ci~3")));
+    let new = rotated["secret"].as_str().unwrap().to_owned();
     assert!(stdout(&check_secret(&store, &old)).contains("token_revoked"));
     assert_eq!(check_secret(&store, &new).status.code(), Some(0));
 
     let by_secret = finegrain(&["token", "inspect", "--store", &store, &new, "--json"]);
     assert!(by_secret.status.success(), "{}", stderr(&by_secret));
     let report: serde_json::Value = serde_json::from_str(&stdout(&by_secret)).unwrap();
-    assert_eq!((report["name"].as_str(), report["status"].as_str()), (Some("ci~2"), Some("active")));
+    assert_eq!((report["name"].as_str(), report["status"].as_str()), (Some("ci"), Some("active")));
     let entry = report["access"].as_array().unwrap().iter().find(|e| e["namespace"] == "acme/platform/api").unwrap();
     assert_eq!(entry["permissions"], serde_json::json!(["download_code", "read_branch"]));
     let by_id = finegrain(&["token", "inspect", "--store", &store, "1"]);
     assert!(stdout(&by_id).starts_with("token \"alice-ci\" of alice (fine_grained"), "{}", stdout(&by_id));
-    let listed = stdout(&finegrain(&["token", "list", "--store", &store, "--user", "alice"]));
-    assert!(listed.contains(" ci ") && listed.contains("revoked") && listed.contains("ci~2"), "{listed}");
+    let listed = stdout(&finegrain(&["token", "list", "--store", &store, "--owner", "alice"]));
+    let rows: Vec<&str> = listed.lines().filter(|l| l.contains(" ci ")).collect();
+    assert_eq!(rows.len(), 3, "{listed}");
+    assert!(rows[0].contains("revoked") && rows[1].contains("revoked") && rows[2].contains("active"), "{listed}");
+    assert!(!listed.contains("ci~"), "{listed}");
 }
 
 fn acme_world() -> finegrain_host::World {
@@ -467,7 +474,7 @@ fn library_store(name: &str) -> (PathBuf, Store) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut store = Store::open(&dir.join("store.db")).unwrap();
-    store.import(&acme_world(), finegrain_host::time::now()).unwrap();
+    store.import(&acme_world(), finegrain_host::time::now(), finegrain_store::ExistingTokens::Refuse).unwrap();
     (dir, store)
 }
 
@@ -659,4 +666,23 @@ fn a_process_killed_mid_creation_leaves_a_whole_token_or_none() {
             many => panic!("{} tokens named {name}", many.len()),
         }
     }
+}
+
+#[test]
+fn import_keeps_existing_tokens_unless_told_to_replace_them() {
+    let (_dir, store) = acme_store("reimport");
+    let secret =
+        create(&store, &["--owner", "alice", "--name", "kept", "--all-memberships", "--permission", "read_branch"]);
+    let before = export(&store);
+    let out = finegrain(&["store", "import", "--store", &store, &example()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("token(s) that importing a world would delete") && err.contains("--replace"), "{err}");
+    assert_eq!(export(&store), before);
+    assert_eq!(check_secret(&store, &secret).status.code(), Some(0));
+
+    let out = finegrain(&["store", "import", "--store", &store, &example(), "--replace"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&check_secret(&store, &secret)).contains("token_unknown"));
 }

@@ -65,6 +65,8 @@ pub enum StoreError {
     UnknownToken { what: String },
     /// A token that is already revoked.
     AlreadyRevoked { id: i64 },
+    /// An import would delete the store's tokens and was not asked to.
+    WouldDropTokens { count: i64 },
     /// The random source failed, or the prefix setting is unusable.
     Secret(String),
 }
@@ -138,6 +140,11 @@ impl fmt::Display for StoreError {
             }
             UnknownToken { what } => write!(f, "no {what}"),
             AlreadyRevoked { id } => write!(f, "token {id} is already revoked"),
+            WouldDropTokens { count } => write!(
+                f,
+                "the store holds {count} token(s) that importing a world would delete; nothing was changed \
+                 (export them first with `finegrain store export`, or pass --replace)"
+            ),
             Secret(e) => write!(f, "cannot make a secret: {e}"),
         }
     }

@@ -117,7 +117,11 @@ impl TokenInfo {
 #[derive(Debug)]
 pub struct Created {
     pub id: i64,
+    /// The token's name as its owner gave it; a rotation keeps it.
     pub name: String,
+    /// The engine's unique name for this token (`NAME~N` after a rotation): what
+    /// `--token-name` and the updates use.
+    pub engine_name: String,
     pub secret: Secret,
     pub expires: Option<Timestamp>,
     /// Apply these to a loaded policy to know the token without a rebuild.
@@ -132,6 +136,15 @@ pub enum TokenSelector {
     Id(i64),
     /// The active token of this user with this name (as given at creation).
     Owned { user: String, name: String },
+}
+
+/// What [`Store::import`] may do with the tokens already in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExistingTokens {
+    /// Refuse the import when the store holds any token.
+    Refuse,
+    /// Delete them; the file's tokens take their place.
+    Replace,
 }
 
 /// What [`Store::import`] wrote.
@@ -260,11 +273,26 @@ impl Store {
     }
 
     /// Replaces the world with `world` in one transaction; settings stay. The
-    /// engine checks the world first, so a bad one changes nothing.
-    pub fn import(&mut self, world: &World, now: Timestamp) -> Result<ImportSummary, StoreError> {
+    /// engine checks the world first, so a bad one changes nothing. The
+    /// store's tokens (created, rotated, revoked here) are replaced by the
+    /// file's only with [`ExistingTokens::Replace`]; otherwise a store that
+    /// holds any is left unchanged with [`StoreError::WouldDropTokens`].
+    pub fn import(
+        &mut self,
+        world: &World,
+        now: Timestamp,
+        existing: ExistingTokens,
+    ) -> Result<ImportSummary, StoreError> {
         finegrain_engine::Authorizer::from_bundle(Bundle { catalog: self.catalog.clone(), world: world.clone() })
             .map_err(StoreError::InvalidWorld)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).doing("starting the import")?;
+        if existing == ExistingTokens::Refuse {
+            let count: i64 =
+                tx.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0)).doing("counting the tokens")?;
+            if count > 0 {
+                return Err(StoreError::WouldDropTokens { count });
+            }
+        }
         tx.execute_batch(
             "DELETE FROM token_scopes; DELETE FROM token_grants; DELETE FROM tokens; DELETE FROM members;
              DELETE FROM custom_roles; DELETE FROM projects; DELETE FROM groups; DELETE FROM users;",
@@ -311,7 +339,8 @@ impl Store {
         let event = Event::new("token_created", &token.kind, &crud_resources, catalog);
         Ok(Created {
             id,
-            name: token.name.clone(),
+            name: request.name.clone(),
+            engine_name: token.name.clone(),
             secret,
             expires,
             updates: vec![Update::AddToken(new_token(&token))],
@@ -365,8 +394,10 @@ impl Store {
     }
 
     /// Replaces a token by a new one: a new secret, the same grants or scopes,
-    /// a fresh expiry (the default lifetime); the old token is revoked in the
-    /// same transaction. The new token's engine name is `NAME~N`.
+    /// a fresh expiry (the default lifetime), the same name and description;
+    /// the old token is revoked in the same transaction. As in GitLab, the name
+    /// is kept; the engine, which needs one name per token, knows the new one
+    /// as `NAME~N` ([`Created::engine_name`]).
     pub fn rotate(&mut self, selector: &TokenSelector, now: Timestamp) -> Result<Created, StoreError> {
         let Store { conn, catalog, .. } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).doing("starting the rotation")?;
@@ -396,7 +427,8 @@ impl Store {
         tx.commit().doing("committing the rotation")?;
         Ok(Created {
             id,
-            name,
+            name: old.label.clone(),
+            engine_name: name,
             secret,
             expires,
             updates: vec![Update::RevokeToken(old.name.clone()), Update::AddToken(new_token(&token))],

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use finegrain_engine::api::{Grant, GrantAccess, TokenKind, Update};
 use finegrain_engine::world::{self, Visibility, World};
-use finegrain_store::{Expiry, GrantRequest, PermissionChoice, Store, StoreError, TokenRequest, TokenSelector};
+use finegrain_store::{
+    ExistingTokens, Expiry, GrantRequest, PermissionChoice, Store, StoreError, TokenRequest, TokenSelector,
+};
 
 const NOW: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
 
@@ -40,7 +42,7 @@ fn small_world() -> World {
 
 fn store(name: &str) -> Store {
     let mut store = Store::open(&scratch(name)).unwrap();
-    store.import(&small_world(), NOW).unwrap();
+    store.import(&small_world(), NOW, ExistingTokens::Refuse).unwrap();
     store
 }
 
@@ -68,7 +70,7 @@ fn a_new_store_is_at_the_current_schema_version_and_reopens_unchanged() {
     assert_eq!(settings.max_lifetime_days, Some(365));
     drop(store);
     let mut store = Store::open_existing(&path).unwrap();
-    store.import(&small_world(), NOW).unwrap();
+    store.import(&small_world(), NOW, ExistingTokens::Refuse).unwrap();
     drop(store);
     let store = Store::open_existing(&path).unwrap();
     assert_eq!(store.world().unwrap().users.len(), 2);
@@ -180,7 +182,9 @@ fn rotation_keeps_the_rights_and_revokes_the_old_token_together() {
     let later = NOW + 10 * 86_400;
     let second = store.rotate(&TokenSelector::Owned { user: "ann".into(), name: "ci".into() }, later).unwrap();
     let third = store.rotate(&TokenSelector::Id(second.id), later).unwrap();
-    assert_eq!((second.name.as_str(), third.name.as_str()), ("ci~2", "ci~3"));
+    // The name stays the owner's; only the engine's unique name changes.
+    assert_eq!((second.name.as_str(), third.name.as_str()), ("ci", "ci"));
+    assert_eq!((second.engine_name.as_str(), third.engine_name.as_str()), ("ci~2", "ci~3"));
     let (old, new) = (store.token(first.id).unwrap(), store.token(third.id).unwrap());
     assert_eq!(old.status(later), "revoked");
     assert_eq!(new.kind, old.kind);
@@ -191,4 +195,18 @@ fn rotation_keeps_the_rights_and_revokes_the_old_token_together() {
         store.rotate(&TokenSelector::Id(first.id), later).unwrap_err().to_string(),
         format!("token {} is already revoked", first.id)
     );
+}
+
+#[test]
+fn an_import_keeps_the_tokens_unless_asked_to_replace_them() {
+    let mut store = store("import-replace");
+    store.create_token(&request("ci", GrantAccess::AllMemberships, &["repository:view"]), NOW).unwrap();
+    let before = store.world().unwrap();
+    let error = store.import(&small_world(), NOW, ExistingTokens::Refuse).unwrap_err();
+    assert!(matches!(error, StoreError::WouldDropTokens { count: 1 }), "{error:?}");
+    assert!(error.to_string().contains("--replace"), "{error}");
+    assert_eq!(store.world().unwrap(), before);
+    let summary = store.import(&small_world(), NOW, ExistingTokens::Replace).unwrap();
+    assert_eq!(summary.tokens, 0);
+    assert!(store.world().unwrap().tokens.is_empty());
 }
