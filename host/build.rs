@@ -6,6 +6,12 @@
 //! size-optimised `guest` profile, then wrapped into a component by
 //! wit-component. The component path is passed to the crate as
 //! `FINEGRAIN_COMPONENT_PATH`.
+//!
+//! The component then gets its identity, so any host or registry can tell what
+//! it is: a component name and a `processed-by` producer (wasm-metadata), and
+//! the OCI-style annotation sections `version`, `licenses`, `description` and,
+//! when the workspace's Cargo.toml gives them, `source` (`repository`) and
+//! `homepage`. `finegrain component` prints them.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -64,7 +70,59 @@ fn main() {
         .module(&module)
         .and_then(|encoder| encoder.validate(true).encode())
         .unwrap_or_else(|e| panic!("cannot encode the component: {e:#}"));
+    let component = with_metadata(&component);
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("finegrain_engine.component.wasm");
     std::fs::write(&out, component).expect("cannot write the component");
     println!("cargo:rustc-env=FINEGRAIN_COMPONENT_PATH={}", out.display());
+}
+
+/// What the component says about itself.
+const COMPONENT_NAME: &str = "finegrain";
+const COMPONENT_DESCRIPTION: &str = "finegrain authorization engine: fine-grained access tokens, legacy scopes and custom roles with GitLab's semantics";
+
+/// The component with its name, producer and OCI-style annotations added.
+fn with_metadata(component: &[u8]) -> Vec<u8> {
+    let version = std::env::var("CARGO_PKG_VERSION").expect("CARGO_PKG_VERSION");
+    let mut metadata = wasm_metadata::AddMetadata::default();
+    metadata.name = wasm_metadata::AddMetadataField::Set(COMPONENT_NAME.to_owned());
+    metadata.processed_by = vec![("finegrain-host".to_owned(), version.clone())];
+    let mut bytes =
+        metadata.to_wasm(component).unwrap_or_else(|e| panic!("cannot add the component's metadata: {e:#}"));
+    let optional = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    let annotations = [
+        ("version", Some(version)),
+        ("licenses", optional("CARGO_PKG_LICENSE")),
+        ("description", Some(COMPONENT_DESCRIPTION.to_owned())),
+        ("source", optional("CARGO_PKG_REPOSITORY")),
+        ("homepage", optional("CARGO_PKG_HOMEPAGE")),
+    ];
+    for (name, value) in annotations {
+        if let Some(value) = value {
+            append_custom_section(&mut bytes, name, value.as_bytes());
+        }
+    }
+    bytes
+}
+
+/// Appends a custom section (id 0) at the outermost level of a component.
+fn append_custom_section(wasm: &mut Vec<u8>, name: &str, data: &[u8]) {
+    let mut body = Vec::new();
+    leb128(&mut body, name.len());
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    wasm.push(0);
+    leb128(wasm, body.len());
+    wasm.extend_from_slice(&body);
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }

@@ -3,7 +3,12 @@
 //!
 //! Exit status: 0 allow (or success), 1 deny (or failing cases), 2 bad input.
 
+mod component_info;
+#[cfg(test)]
+mod help_check;
 mod store_cli;
+mod style;
+mod test_cmd;
 mod world_export;
 
 use std::io::{BufRead, Write};
@@ -36,7 +41,14 @@ enum Command {
     /// Decide requests and show every step that led to each decision.
     Explain(CheckArgs),
     /// Run scenario files through the engine component.
-    Test(TestArgs),
+    Test(test_cmd::TestArgs),
+    /// Check world, scenario or bundle files without running anything: exit 0
+    /// when every file is valid, 2 at the first problem.
+    Validate {
+        /// World or scenario files (YAML) or bundles.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Show what a token may do, per namespace (token ∩ user).
     Inspect(InspectArgs),
     /// The token store: import, export, settings.
@@ -45,17 +57,20 @@ enum Command {
     /// Tokens in the store: create, list, revoke, rotate, inspect, verify-format.
     #[command(subcommand)]
     Token(store_cli::TokenCommand),
-    /// Describe the engine component: size, imports and exports.
+    /// Describe the engine component: name, version, licence, source, size, imports and exports.
     Component {
         /// Also write the component's bytes here (for other hosts).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Write the permissions reference: DIR/permissions.md and DIR/permissions.html.
+    /// Write the permissions reference: DIR/permissions.html, .md and .json.
     Docs {
         /// The directory to write into (created if missing).
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
+        #[arg(short, long, value_name = "DIR", required_unless_present = "json")]
+        output: Option<PathBuf>,
+        /// Print the reference as JSON on standard output instead.
+        #[arg(long, conflicts_with = "output")]
+        json: bool,
     },
     /// The permission catalog.
     #[command(subcommand)]
@@ -187,28 +202,15 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
-struct TestArgs {
-    /// Scenario files.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// Time for cases without `at:` (date, RFC 3339 or Unix seconds); default: now.
-    #[arg(long)]
-    at: Option<String>,
-    /// Also write, per file, `STEM.bundle` and `STEM.cases.json` (each case's
-    /// engine request, expectation and decision) into this directory, for
-    /// other hosts to replay.
-    #[arg(long, value_name = "DIR")]
-    export: Option<PathBuf>,
-}
-
-#[derive(Args)]
 struct InspectArgs {
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
     token: TokenArgs,
+    /// The time (date, RFC 3339 or Unix seconds); default: now.
     #[arg(long)]
     at: Option<String>,
+    /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -270,12 +272,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Check(args) => check(&cli.component, &args, false),
         Command::Explain(args) => check(&cli.component, &args, true),
-        Command::Test(args) => test(&cli.component, &args),
+        Command::Test(args) => test_cmd::test(&engine(&cli.component)?, &args),
+        Command::Validate { files } => test_cmd::validate(&engine(&cli.component)?, &files),
         Command::Inspect(args) => inspect(&cli.component, &args),
         Command::Component { output } => describe_component(&cli.component, output.as_deref()),
         Command::Store(command) => store_cli::store(command),
         Command::Token(command) => store_cli::token(&cli.component, command),
-        Command::Docs { output } => docs(&output),
+        Command::Docs { output, json } => docs(output.as_deref(), json),
         Command::Catalog(CatalogCommand::Coverage { reference, json }) => coverage(reference, json),
     }
 }
@@ -284,12 +287,18 @@ fn builtin_catalog() -> Result<finegrain_catalog::Catalog> {
     finegrain_catalog::Catalog::builtin().map_err(|e| anyhow!("built-in catalog: {e}"))
 }
 
-fn docs(dir: &Path) -> Result<ExitCode> {
+fn docs(dir: Option<&Path>, json: bool) -> Result<ExitCode> {
     let catalog = builtin_catalog()?;
+    let data = serde_json::to_string_pretty(&finegrain_catalog::docs::reference(&catalog))? + "\n";
+    let Some(dir) = dir.filter(|_| !json) else {
+        print!("{data}");
+        return Ok(ExitCode::SUCCESS);
+    };
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("{}: cannot create: {e}", dir.display()))?;
     for (name, text) in [
-        ("permissions.md", finegrain_catalog::docs::markdown(&catalog)),
         ("permissions.html", finegrain_catalog::docs::html(&catalog)),
+        ("permissions.md", finegrain_catalog::docs::markdown(&catalog)),
+        ("permissions.json", data),
     ] {
         let path = dir.join(name);
         write_atomically(&path, text.as_bytes())?;
@@ -460,7 +469,8 @@ fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result
 }
 
 fn print_decision(d: &Decision) {
-    println!("{}", if d.effect == Effect::Allow { "ALLOW" } else { "DENY" });
+    let style = style::Style::for_stdout();
+    println!("{}", if d.effect == Effect::Allow { style.good("ALLOW") } else { style.bad("DENY") });
     for r in &d.reasons {
         println!("  {}: {}", r.code, r.detail);
     }
@@ -472,72 +482,6 @@ fn print_decision(d: &Decision) {
         println!("  boundary: {}{}", b.name(), d.namespace.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
     }
     println!("  revision: {}", d.revision);
-}
-
-fn test(component: &Option<PathBuf>, args: &TestArgs) -> Result<ExitCode> {
-    let default_at = at_or_now(&args.at)?;
-    let host = engine(component)?;
-    let (mut passed, mut failed) = (0, 0);
-    for path in &args.files {
-        let policy = finegrain_host::load_policy(path).map_err(|e| anyhow!("{e}"))?;
-        let mut authorizer = host.load(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        let cases = policy.file.map(|f| f.cases).unwrap_or_default();
-        if cases.is_empty() {
-            bail!("{}: no cases", path.display());
-        }
-        let outcomes = scenario::run(&mut authorizer, &cases, default_at);
-        if let Some(dir) = &args.export {
-            export_cases(dir, path, &policy.bundle, &cases, &outcomes, default_at)?;
-        }
-        for outcome in outcomes {
-            if outcome.passed {
-                passed += 1;
-                println!("ok    {}", outcome.name);
-            } else {
-                failed += 1;
-                println!(
-                    "FAIL  {}: expected {}, got {}",
-                    outcome.name,
-                    outcome.expected,
-                    scenario::summary(&outcome.decision)
-                );
-                for r in &outcome.decision.reasons {
-                    println!("        {}: {}", r.code, r.detail);
-                }
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// Writes a file's bundle and its cases as JSON for other hosts.
-fn export_cases(
-    dir: &Path,
-    file: &Path,
-    bundle: &[u8],
-    cases: &[world_file::Case],
-    outcomes: &[scenario::Outcome],
-    default_at: Timestamp,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("cases");
-    write_atomically(&dir.join(format!("{stem}.bundle")), bundle)?;
-    let cases: Vec<serde_json::Value> = cases
-        .iter()
-        .zip(outcomes)
-        .map(|(case, outcome)| {
-            serde_json::json!({
-                "name": case.name,
-                "request": scenario::case_request(case, default_at),
-                "expect": if case.expect_allow { "allow" } else { "deny" },
-                "reasons": case.reasons,
-                "decision": outcome.decision,
-            })
-        })
-        .collect();
-    let json = serde_json::to_string_pretty(&cases)?;
-    write_atomically(&dir.join(format!("{stem}.cases.json")), json.as_bytes())
 }
 
 fn inspect(component: &Option<PathBuf>, args: &InspectArgs) -> Result<ExitCode> {
@@ -599,8 +543,19 @@ fn describe_component(component: &Option<PathBuf>, output: Option<&Path>) -> Res
         None => finegrain_host::runtime::COMPONENT.to_vec(),
     };
     let info = EngineHost::from_component(&bytes)?.describe();
+    let identity = component_info::identity(&bytes)?;
     if let Some(output) = output {
         write_atomically(output, &bytes)?;
+    }
+    println!("name: {}", identity.name.as_deref().unwrap_or("(none)"));
+    for annotation in component_info::ANNOTATIONS {
+        match identity.annotations.iter().find(|(name, _)| *name == annotation) {
+            Some((_, value)) => println!("{annotation}: {value}"),
+            None => println!("{annotation}: (none)"),
+        }
+    }
+    for producer in &identity.producers {
+        println!("producer {producer}");
     }
     println!("size: {} bytes", bytes.len());
     let list = |items: &[finegrain_host::runtime::Item]| {

@@ -43,6 +43,13 @@ fn pages(name: &str) -> (String, String) {
     (md, html)
 }
 
+/// The readable title of read_branch's category, as the pages show it.
+fn read_branch_category() -> String {
+    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
+    let category = &catalog.permissions.iter().find(|p| p.name == "read_branch").unwrap().category;
+    finegrain_catalog::docs::category_title(category)
+}
+
 /// The text of a file from the heading containing `heading` up to the next
 /// heading of the same level `marker`.
 fn under<'a>(text: &'a str, heading: &str, marker: &str) -> &'a str {
@@ -59,13 +66,13 @@ fn markdown_lists_an_endpoint_under_its_boundary_and_category() {
         .lines()
         .find(|l| l.contains("| `GET` | `/projects/:id/repository/branches` |"))
         .expect("branches endpoint under the project boundary");
-    assert!(line.contains("`read_branch`"), "{line}");
-    // Granted by the assignable permission of the same name.
-    assert!(line.matches("`read_branch`").count() >= 2, "{line}");
-    // Under the heading of read_branch's category.
-    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
-    let category = &catalog.permissions.iter().find(|p| p.name == "read_branch").unwrap().category;
-    assert!(under(project, &format!("### project / `{category}`"), "\n### ").contains(line));
+    // The minimum role, the raw permission with its role, and the assignable
+    // permission of the same name that grants it.
+    assert!(line.contains("| planner | `read_branch` (planner) | `read_branch`"), "{line}");
+    // Under the heading of read_branch's category, listed there only.
+    let heading = format!("### Project / {}", read_branch_category());
+    assert!(under(project, &heading, "\n### ").contains(line));
+    assert_eq!(md.matches(line).count(), 1);
     assert!(!under(&md, "## Group boundary", "\n## ").contains("`/projects/:id/repository/branches`"));
     for heading in ["## Project boundary", "## Group boundary", "## User boundary", "## Instance boundary"] {
         assert!(md.contains(heading), "{heading}");
@@ -78,19 +85,21 @@ fn html_is_self_contained_escaped_and_filterable() {
     let project = under(&html, "<h2>Project boundary</h2>", "<h2>");
     let row = project
         .lines()
-        .find(|l| l.contains("<code>/projects/:id/repository/branches</code>") && l.contains("<code>GET</code>"))
+        .find(|l| {
+            l.contains("<code>/<wbr>projects/<wbr>:id/<wbr>repository/<wbr>branches</code>")
+                && l.contains("<code>GET</code>")
+        })
         .expect("branches row under the project boundary");
     assert!(row.matches("<code>read_branch</code>").count() >= 2, "{row}");
-    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
-    let category = &catalog.permissions.iter().find(|p| p.name == "read_branch").unwrap().category;
-    assert!(under(project, &format!("<h3>project / <code>{category}</code></h3>"), "<h3>").contains(row));
+    assert!(row.contains("<td class=\"role\">planner</td>"), "{row}");
+    assert!(under(project, &format!("<h3>Project / {}</h3>", read_branch_category()), "<h3>").contains(row));
     for forbidden in ["http://", "https://", "<script src", "<link", "@import", "url("] {
         assert!(!html.contains(forbidden), "{forbidden}");
     }
     assert!(html.contains("<input id=\"filter\"") && html.contains("<script>") && html.contains("<style>"));
     // No raw `<` inside the data: every table cell's text is escaped.
     for cell in html.split("<code>").skip(1) {
-        let text = &cell[..cell.find("</code>").unwrap()];
+        let text = cell[..cell.find("</code>").unwrap()].replace("<wbr>", "");
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
     }
     assert_eq!(finegrain_catalog::docs::escape_html("<x>"), "&lt;x&gt;");
@@ -102,7 +111,7 @@ fn html_escapes_data_from_the_catalog() {
     catalog.endpoints[0].path = "/evil/<script>alert(1)</script>".to_owned();
     let html = finegrain_catalog::docs::html(&catalog);
     assert!(!html.contains("<script>alert"));
-    assert!(html.contains("/evil/&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.replace("<wbr>", "").contains("/evil/&lt;script&gt;alert(1)&lt;/script&gt;"));
     let md = finegrain_catalog::docs::markdown(&catalog);
     assert!(md.contains("`/evil/<script>alert(1)</script>`"));
 }
@@ -246,4 +255,100 @@ fn missing_reference_is_one_line_and_exit_two() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn contents_link_every_boundary_and_category_and_the_counters_add_up() {
+    let (md, html) = pages("contents");
+    let dir = scratch("json");
+    let out = finegrain(&["docs", "-o", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("permissions.json")).unwrap()).unwrap();
+    let stdout_json: serde_json::Value = serde_json::from_str(&stdout(&finegrain(&["docs", "--json"]))).unwrap();
+    assert_eq!(json, stdout_json);
+
+    let counts = &json["counts"];
+    let catalog = finegrain_catalog::Catalog::builtin().unwrap();
+    assert_eq!(counts["rest_endpoints"], catalog.endpoints.len());
+    assert_eq!(counts["graphql_fields"], catalog.graphql.len());
+    let mut listed = 0;
+    for boundary in json["boundaries"].as_array().unwrap() {
+        let name = boundary["boundary"].as_str().unwrap();
+        assert!(html.contains(&format!("<section class=\"boundary\" id=\"{name}\">")), "{name}");
+        assert!(html.contains(&format!("<a href=\"#{name}\">")) && md.contains(&format!("](#{name})")), "{name}");
+        let mut in_boundary = 0;
+        for category in boundary["categories"].as_array().unwrap() {
+            let (anchor, title) = (category["anchor"].as_str().unwrap(), category["title"].as_str().unwrap());
+            assert!(html.contains(&format!("<div class=\"category\" id=\"{anchor}\">")), "{anchor}");
+            assert!(html.contains(&format!("<a href=\"#{anchor}\">")), "{anchor}");
+            assert!(
+                md.contains(&format!("<a id=\"{anchor}\"></a>")) && md.contains(&format!("](#{anchor})")),
+                "{anchor}"
+            );
+            assert!(!title.contains('_') && !title.to_lowercase().contains("placeholder"), "{title}");
+            in_boundary += category["endpoints"].as_array().unwrap().len();
+        }
+        assert_eq!(boundary["endpoints"], in_boundary, "{name}");
+        listed += in_boundary;
+    }
+    assert_eq!(counts["rest_endpoints"], listed);
+    let by_auth =
+        ["rest_token", "rest_anonymous", "rest_service"].iter().map(|k| counts[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(counts["rest_endpoints"], by_auth);
+    // The HTML rows are the JSON's: one per endpoint and GraphQL field.
+    assert_eq!(html.matches("<tr class=\"endpoint\">").count(), listed + catalog.graphql.len());
+    let totals = format!("{listed} REST endpoints");
+    assert!(md.contains(&totals) && html.contains(&totals), "{totals}");
+    assert!(html.contains(&format!("and {} GraphQL root fields", catalog.graphql.len())));
+}
+
+#[test]
+fn every_permission_shows_its_minimum_role() {
+    let out = finegrain(&["docs", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let roles = [
+        "authenticated",
+        "guest",
+        "planner",
+        "reporter",
+        "security_manager",
+        "developer",
+        "maintainer",
+        "owner",
+        "admin",
+    ];
+    let endpoints = json["boundaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["categories"].as_array().unwrap())
+        .flat_map(|c| c["endpoints"].as_array().unwrap());
+    for endpoint in endpoints {
+        for permission in endpoint["permissions"].as_array().unwrap() {
+            assert!(roles.contains(&permission["min_role"].as_str().unwrap()), "{permission}");
+        }
+        if endpoint["auth"] == "token" {
+            assert!(roles.contains(&endpoint["min_role"].as_str().unwrap()), "{endpoint}");
+        }
+    }
+    // GitLab's documented roles: deleting a branch needs developer; group CI/CD
+    // variables need owner although project ones need maintainer.
+    let find = |method: &str, path: &str| {
+        json["boundaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["categories"].as_array().unwrap())
+            .flat_map(|c| c["endpoints"].as_array().unwrap())
+            .find(|e| e["method"] == method && e["path"] == path)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("DELETE", "/projects/:id/repository/branches/:branch")["min_role"], "developer");
+    let variables = find("GET", "/groups/:id/variables");
+    assert_eq!(
+        (variables["min_role"].as_str(), variables["permissions"][0]["group_min_role"].as_str()),
+        (Some("maintainer"), Some("owner"))
+    );
 }
