@@ -1,10 +1,10 @@
 """Python host for finegrain, the fine-grained access token authorization engine.
 
-Loads the engine WebAssembly component (``finegrain.wasm``) with wasmtime-py and a
-policy bundle into it::
+Loads the engine WebAssembly component (``finegrain.wasm``, inside the wheel) with
+wasmtime-py and a policy bundle into it::
 
-    from finegrain_host import Authorizer, HttpRequest
-    authz = Authorizer.from_files("finegrain.wasm", "acme.bundle")
+    from finegrain_host import HttpRequest, load_bundle
+    authz = load_bundle("acme.bundle")  # or Authorizer.from_files("finegrain.wasm", "acme.bundle")
     decision = authz.check_http(HttpRequest(method="GET", path="/api/v4/user",
                                             headers=[("PRIVATE-TOKEN", secret)]))
     decision.effect, decision.codes
@@ -14,6 +14,7 @@ The contract is ``wit/authz.wit``; the types here mirror its records.
 
 from . import errors, types
 from .authorizer import INTERFACE, MEMORY_LIMIT, Authorizer, EngineHost, new_engine
+from .packaged import COMPONENT_FILE, load_bundle, packaged_component
 from .errors import ApplyError, BundleError, ComponentError, EngineFailure, FinegrainError, TokenNotFound
 from .types import (
     AccessEntry,
@@ -57,6 +58,9 @@ __all__ = [
     "new_engine",
     "INTERFACE",
     "MEMORY_LIMIT",
+    "COMPONENT_FILE",
+    "load_bundle",
+    "packaged_component",
     *errors.__all__,
     *types.__all__,
 ]
