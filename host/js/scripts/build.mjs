@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,5 +53,9 @@ for (const f of files.filter((f) => /\.(js|ts)$/.test(f))) {
 }
 // What generated/ was built from, so the tests can tell a stale build.
 const sha256 = createHash("sha256").update(readFileSync(component)).digest("hex");
-writeFileSync(join(out, "source.json"), JSON.stringify({ component, sha256, jco: jcoPkg.version }, null, 2) + "\n");
+// Only the file's name: the npm package ships this file, and a build path is nobody's business.
+writeFileSync(
+  join(out, "source.json"),
+  JSON.stringify({ component: basename(component), sha256, jco: jcoPkg.version }, null, 2) + "\n",
+);
 console.log(`build: ${component} -> ${out} (${files.length} files)`);
