@@ -117,3 +117,16 @@ fn colour_only_on_a_terminal() {
     let plain = on_tty(Some("1"));
     assert!(plain.contains("ok ") && !plain.contains('\x1b'), "{plain:?}");
 }
+
+#[test]
+fn the_world_file_documentation_is_a_scenario_that_passes() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/world-files.md")).unwrap();
+    let blocks: Vec<&str> =
+        doc.split("```yaml\n").skip(1).map(|rest| &rest[..rest.find("```").expect("closed block")]).collect();
+    assert_eq!(blocks.len(), 2, "docs/world-files.md: a world block and a cases block");
+    let file = scratch("docs-example").join("docs.yaml");
+    std::fs::write(&file, blocks.concat()).unwrap();
+    let out = finegrain(&["test", file.to_str().unwrap(), "--at", AT]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("4 passed, 0 failed\n"), "{}", text(&out.stdout));
+}
