@@ -192,3 +192,13 @@ fn rotation_keeps_the_rights_and_revokes_the_old_token_together() {
         format!("token {} is already revoked", first.id)
     );
 }
+
+#[test]
+fn selectable_namespaces_are_the_ones_creation_accepts() {
+    let store = store("selectable");
+    let paths = |user: &str| -> Vec<(String, bool)> {
+        store.selectable_namespaces(user, NOW).unwrap().into_iter().map(|n| (n.path, n.is_project)).collect()
+    };
+    assert_eq!(paths("ann"), [("corp".to_owned(), false), ("corp/app".to_owned(), true)]);
+    assert!(paths("ben").is_empty(), "no membership, nothing public");
+}
