@@ -33,13 +33,19 @@ impl fmt::Display for InsertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Conflict { with } => {
-                write!(f, "Insertion failed due to conflict with previously registered route: {with}")
+                write!(
+                    f,
+                    "Insertion failed due to conflict with previously registered route: {with}"
+                )
             }
             Self::InvalidParamSegment => {
                 write!(f, "Only one parameter is allowed per path segment")
             }
             Self::InvalidParam => write!(f, "Parameters must be registered with a valid name"),
-            Self::InvalidCatchAll => write!(f, "Catch-all parameters are only allowed at the end of a route"),
+            Self::InvalidCatchAll => write!(
+                f,
+                "Catch-all parameters are only allowed at the end of a route"
+            ),
         }
     }
 }
@@ -50,13 +56,19 @@ impl InsertError {
     /// Returns an error for a route conflict with the given node.
     ///
     /// This method attempts to find the full conflicting route.
-    pub(crate) fn conflict<T>(route: &UnescapedRoute, prefix: UnescapedRef<'_>, current: &Node<T>) -> Self {
+    pub(crate) fn conflict<T>(
+        route: &UnescapedRoute,
+        prefix: UnescapedRef<'_>,
+        current: &Node<T>,
+    ) -> Self {
         let mut route = route.clone();
 
         // The route is conflicting with the current node.
         if prefix.unescaped() == current.prefix.unescaped() {
             denormalize_params(&mut route, &current.remapping);
-            return InsertError::Conflict { with: String::from_utf8(route.into_unescaped()).unwrap() };
+            return InsertError::Conflict {
+                with: String::from_utf8(route.into_unescaped()).unwrap(),
+            };
         }
 
         // Remove the non-matching suffix from the route.
@@ -82,7 +94,9 @@ impl InsertError {
         denormalize_params(&mut route, &last.remapping);
 
         // Return the conflicting route.
-        InsertError::Conflict { with: String::from_utf8(route.into_unescaped()).unwrap() }
+        InsertError::Conflict {
+            with: String::from_utf8(route.into_unescaped()).unwrap(),
+        }
     }
 }
 

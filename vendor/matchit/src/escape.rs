@@ -18,7 +18,9 @@ impl UnescapedRoute {
         let mut i = 0;
 
         while let Some(&c) = inner.get(i) {
-            if (c == b'{' && inner.get(i + 1) == Some(&b'{')) || (c == b'}' && inner.get(i + 1) == Some(&b'}')) {
+            if (c == b'{' && inner.get(i + 1) == Some(&b'{'))
+                || (c == b'}' && inner.get(i + 1) == Some(&b'}'))
+            {
                 inner.remove(i);
                 escaped.push(i);
             }
@@ -35,7 +37,11 @@ impl UnescapedRoute {
     }
 
     /// Replaces the characters in the given range.
-    pub fn splice(&mut self, range: Range<usize>, replace: Vec<u8>) -> impl Iterator<Item = u8> + '_ {
+    pub fn splice(
+        &mut self,
+        range: Range<usize>,
+        replace: Vec<u8>,
+    ) -> impl Iterator<Item = u8> + '_ {
         // Ignore any escaped characters in the range being replaced.
         self.escaped.retain(|x| !range.contains(x));
 
@@ -67,7 +73,11 @@ impl UnescapedRoute {
 
     /// Returns a reference to this route.
     pub fn as_ref(&self) -> UnescapedRef<'_> {
-        UnescapedRef { inner: &self.inner, escaped: &self.escaped, offset: 0 }
+        UnescapedRef {
+            inner: &self.inner,
+            escaped: &self.escaped,
+            offset: 0,
+        }
     }
 
     /// Returns a reference to the unescaped slice.
@@ -117,7 +127,10 @@ impl<'a> UnescapedRef<'a> {
             }
         }
 
-        UnescapedRoute { escaped, inner: self.inner.to_owned() }
+        UnescapedRoute {
+            escaped,
+            inner: self.inner.to_owned(),
+        }
     }
 
     /// Returns `true` if the character at the given index was escaped.
@@ -131,12 +144,20 @@ impl<'a> UnescapedRef<'a> {
 
     /// Slices the route with `start..`.
     pub fn slice_off(&self, start: usize) -> UnescapedRef<'a> {
-        UnescapedRef { inner: &self.inner[start..], escaped: self.escaped, offset: self.offset - (start as isize) }
+        UnescapedRef {
+            inner: &self.inner[start..],
+            escaped: self.escaped,
+            offset: self.offset - (start as isize),
+        }
     }
 
     /// Slices the route with `..end`.
     pub fn slice_until(&self, end: usize) -> UnescapedRef<'a> {
-        UnescapedRef { inner: &self.inner[..end], escaped: self.escaped, offset: self.offset }
+        UnescapedRef {
+            inner: &self.inner[..end],
+            escaped: self.escaped,
+            offset: self.offset,
+        }
     }
 
     /// Returns a reference to the unescaped slice.

@@ -11,7 +11,10 @@ pub(crate) struct Param<'k, 'v> {
 }
 
 impl<'k, 'v> Param<'k, 'v> {
-    const EMPTY: Param<'static, 'static> = Param { key: b"", value: b"" };
+    const EMPTY: Param<'static, 'static> = Param {
+        key: b"",
+        value: b"",
+    };
 
     // Returns the parameter key as a string.
     fn key_str(&self) -> &'k str {
@@ -69,7 +72,9 @@ impl<'k, 'v> Params<'k, 'v> {
     /// Create an empty list of parameters.
     #[inline]
     pub fn new() -> Self {
-        Self { kind: ParamsKind::Small([Param::EMPTY; SMALL], 0) }
+        Self {
+            kind: ParamsKind::Small([Param::EMPTY; SMALL], 0),
+        }
     }
 
     /// Returns the number of parameters.
@@ -93,8 +98,15 @@ impl<'k, 'v> Params<'k, 'v> {
         let key = key.as_ref().as_bytes();
 
         match &self.kind {
-            ParamsKind::Small(arr, len) => arr.iter().take(*len).find(|param| param.key == key).map(Param::value_str),
-            ParamsKind::Large(vec) => vec.iter().find(|param| param.key == key).map(Param::value_str),
+            ParamsKind::Small(arr, len) => arr
+                .iter()
+                .take(*len)
+                .find(|param| param.key == key)
+                .map(Param::value_str),
+            ParamsKind::Large(vec) => vec
+                .iter()
+                .find(|param| param.key == key)
+                .map(Param::value_str),
         }
     }
 
@@ -186,8 +198,12 @@ impl<'k, 'v> Iterator for ParamsIter<'_, 'k, 'v> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.kind {
-            ParamsIterKind::Small(ref mut iter) => iter.next().map(|p| (p.key_str(), p.value_str())),
-            ParamsIterKind::Large(ref mut iter) => iter.next().map(|p| (p.key_str(), p.value_str())),
+            ParamsIterKind::Small(ref mut iter) => {
+                iter.next().map(|p| (p.key_str(), p.value_str()))
+            }
+            ParamsIterKind::Large(ref mut iter) => {
+                iter.next().map(|p| (p.key_str(), p.value_str()))
+            }
         }
     }
 }
@@ -207,7 +223,13 @@ mod tests {
 
     #[test]
     fn heap_alloc() {
-        let vec = vec![("hello", "hello"), ("world", "world"), ("foo", "foo"), ("bar", "bar"), ("baz", "baz")];
+        let vec = vec![
+            ("hello", "hello"),
+            ("world", "world"),
+            ("foo", "foo"),
+            ("bar", "bar"),
+            ("baz", "baz"),
+        ];
 
         let mut params = Params::new();
         for (key, value) in vec.clone() {

@@ -12,7 +12,9 @@ pub struct Router<T> {
 
 impl<T> Default for Router<T> {
     fn default() -> Self {
-        Self { root: Node::default() }
+        Self {
+            root: Node::default(),
+        }
     }
 }
 
@@ -83,7 +85,10 @@ impl<T> Router<T> {
     /// # }
     /// ```
     #[inline]
-    pub fn at_mut<'path>(&mut self, path: &'path str) -> Result<Match<'_, 'path, &mut T>, MatchError> {
+    pub fn at_mut<'path>(
+        &mut self,
+        path: &'path str,
+    ) -> Result<Match<'_, 'path, &mut T>, MatchError> {
         match self.root.at(path.as_bytes()) {
             Ok((value, params)) => Ok(Match {
                 // Safety: We have `&mut self`

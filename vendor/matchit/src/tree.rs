@@ -145,7 +145,11 @@ impl<T> Node<T> {
             // For parameters with a suffix, we have to find the matching suffix or
             // create a new child node.
             if matches!(node.node_type, NodeType::Param { .. }) {
-                let terminator = remaining.iter().position(|&b| b == b'/').map(|b| b + 1).unwrap_or(remaining.len());
+                let terminator = remaining
+                    .iter()
+                    .position(|&b| b == b'/')
+                    .map(|b| b + 1)
+                    .unwrap_or(remaining.len());
 
                 let suffix = remaining.slice_until(terminator);
 
@@ -186,7 +190,11 @@ impl<T> Node<T> {
 
                 // Create a static node unless we are inserting a parameter.
                 if remaining[0] != b'{' || remaining.is_escaped(0) {
-                    let child = node.add_child(Node { node_type: NodeType::Static, priority: 1, ..Node::default() });
+                    let child = node.add_child(Node {
+                        node_type: NodeType::Static,
+                        priority: 1,
+                        ..Node::default()
+                    });
                     node.indices.push(remaining[0]);
                     node = &mut node.children[child];
                 }
@@ -261,7 +269,11 @@ impl<T> Node<T> {
     //
     // If the route starts with a wildcard, a child node will be created for the parameter
     // and `wild_child` will be set on the parent.
-    fn insert_route(&mut self, mut prefix: UnescapedRef<'_>, val: T) -> Result<&mut Node<T>, InsertError> {
+    fn insert_route(
+        &mut self,
+        mut prefix: UnescapedRef<'_>,
+        val: T,
+    ) -> Result<&mut Node<T>, InsertError> {
         let mut node = self;
 
         loop {
@@ -364,7 +376,10 @@ impl<T> Node<T> {
             // for the rest of the route.
             if prefix[0] != b'{' || prefix.is_escaped(0) {
                 node.indices.push(prefix[0]);
-                let child = node.add_child(Node { priority: 1, ..Node::default() });
+                let child = node.add_child(Node {
+                    priority: 1,
+                    ..Node::default()
+                });
                 node = &mut node.children[child];
             }
         }
@@ -385,7 +400,9 @@ impl<T> Node<T> {
 
     // Adds a suffix child to this node, keeping suffixes sorted by ascending length.
     fn add_suffix_child(&mut self, child: Node<T>) -> usize {
-        let i = self.children.partition_point(|node| node.prefix.len() >= child.prefix.len());
+        let i = self
+            .children
+            .partition_point(|node| node.prefix.len() >= child.prefix.len());
         self.children.insert(i, child);
         i
     }
@@ -453,7 +470,11 @@ impl<T> Node<T> {
 
             // If this is a parameter node, we have to find the matching suffix.
             if matches!(node.node_type, NodeType::Param { .. }) {
-                let terminator = remaining.iter().position(|&b| b == b'/').map(|b| b + 1).unwrap_or(remaining.len());
+                let terminator = remaining
+                    .iter()
+                    .position(|&b| b == b'/')
+                    .map(|b| b + 1)
+                    .unwrap_or(remaining.len());
 
                 let suffix = &remaining[..terminator];
 
@@ -628,7 +649,11 @@ impl<T> Node<T> {
                         // We may end up needing to backtrack later in case we do not find a
                         // match.
                         if node.wild_child {
-                            skipped.push(Skipped { node, path: previous, params: params.len() });
+                            skipped.push(Skipped {
+                                node,
+                                path: previous,
+                                params: params.len(),
+                            });
                         }
 
                         // Continue searching.
@@ -668,7 +693,8 @@ impl<T> Node<T> {
                                 params.push(b"", path);
 
                                 // Remap the keys of any route parameters we accumulated during the search.
-                                params.for_each_key_mut(|(i, param)| param.key = &node.remapping[i]);
+                                params
+                                    .for_each_key_mut(|(i, param)| param.key = &node.remapping[i]);
 
                                 return Ok((value, params));
                             }
@@ -818,7 +844,9 @@ type ParamRemapping = Vec<Vec<u8>>;
 /// to store at the node for this route.
 ///
 /// Note that the parameter remapping may contain unescaped characters.
-fn normalize_params(mut path: UnescapedRoute) -> Result<(UnescapedRoute, ParamRemapping), InsertError> {
+fn normalize_params(
+    mut path: UnescapedRoute,
+) -> Result<(UnescapedRoute, ParamRemapping), InsertError> {
     let mut start = 0;
     let mut original = ParamRemapping::new();
 
@@ -1000,9 +1028,17 @@ where
         // Extra information for debugging purposes.
         #[cfg(test)]
         {
-            let indices = self.indices.iter().map(|&x| char::from_u32(x as _)).collect::<Vec<_>>();
+            let indices = self
+                .indices
+                .iter()
+                .map(|&x| char::from_u32(x as _))
+                .collect::<Vec<_>>();
 
-            let params = self.remapping.iter().map(|x| std::str::from_utf8(x).unwrap()).collect::<Vec<_>>();
+            let params = self
+                .remapping
+                .iter()
+                .map(|x| std::str::from_utf8(x).unwrap())
+                .collect::<Vec<_>>();
 
             f.field("indices", &indices).field("params", &params);
         }
