@@ -198,10 +198,12 @@ impl Portal {
     }
 
     /// The caller behind a secret, if the engine lets that token call
-    /// `method path`.
+    /// `method path`; records the token's last use.
     pub(crate) fn caller(&self, secret: &str, method: &str, path: &str) -> Result<Caller, Denied> {
         self.authorize(TokenRef::Secret(secret.to_owned()), method, path)?;
-        let token = self.store().find_by_secret(secret)?.ok_or_else(|| Denied::new(401, "unknown token"))?;
+        let mut store = self.store();
+        let token = store.find_by_secret(secret)?.ok_or_else(|| Denied::new(401, "unknown token"))?;
+        store.touch(&finegrain_engine::world::secret_digest(secret), now())?;
         Ok(Caller { user: token.user, token_id: token.id, token_name: token.name })
     }
 

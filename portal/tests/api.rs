@@ -32,6 +32,8 @@ fn the_token_api_creates_lists_rotates_and_revokes() {
         list.json().as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["laptop", "reader"]);
     assert!(!list.body.contains("glpat-"), "{}", list.body);
+    let used: Vec<bool> = list.json().as_array().unwrap().iter().map(|t| t["last_used_at"].is_string()).collect();
+    assert_eq!(used, [true, false], "the calling token's use is recorded, the other's is not");
 
     // A token that may only read tokens may list them but not create one.
     let reader_list = curl(&["-H", &format!("Authorization: Bearer {}", tokens.alice_reader), &list_url]);
