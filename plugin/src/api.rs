@@ -219,6 +219,18 @@ pub enum GrantAccess {
 }
 
 impl GrantAccess {
+    /// The boundaries at which a permission must apply to be granted with this
+    /// access: personal projects are projects; memberships are groups and
+    /// projects; `user` and `instance` are themselves.
+    pub fn boundaries(&self) -> &'static [Boundary] {
+        match self {
+            GrantAccess::PersonalProjects => &[Boundary::Project],
+            GrantAccess::AllMemberships | GrantAccess::SelectedMemberships(_) => &[Boundary::Project, Boundary::Group],
+            GrantAccess::User => &[Boundary::User],
+            GrantAccess::Instance => &[Boundary::Instance],
+        }
+    }
+
     /// The name used in world files and events.
     pub fn name(&self) -> &'static str {
         match self {

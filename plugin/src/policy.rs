@@ -480,9 +480,10 @@ impl Policy {
     }
 
     fn compile_grant(&self, place: &str, grant: &crate::api::Grant) -> Result<GrantRec, String> {
-        let (access, allowed): (Access, &[Boundary]) = match &grant.access {
-            GrantAccess::PersonalProjects => (Access::PersonalProjects, &[Boundary::Project]),
-            GrantAccess::AllMemberships => (Access::AllMemberships, &[Boundary::Project, Boundary::Group]),
+        let allowed = grant.access.boundaries();
+        let access = match &grant.access {
+            GrantAccess::PersonalProjects => Access::PersonalProjects,
+            GrantAccess::AllMemberships => Access::AllMemberships,
             GrantAccess::SelectedMemberships(paths) => {
                 if paths.is_empty() {
                     return Err(format!(
@@ -497,10 +498,10 @@ impl Policy {
                             .ok_or_else(|| format!("{place}.namespaces: unknown group or project {p:?}"))
                     })
                     .collect::<Result<_, _>>()?;
-                (Access::Selected(ids), &[Boundary::Project, Boundary::Group])
+                Access::Selected(ids)
             }
-            GrantAccess::User => (Access::User, &[Boundary::User]),
-            GrantAccess::Instance => (Access::Instance, &[Boundary::Instance]),
+            GrantAccess::User => Access::User,
+            GrantAccess::Instance => Access::Instance,
         };
         if grant.permissions.is_empty() {
             return Err(format!("{place}.permissions: a grant needs at least one permission"));

@@ -39,6 +39,31 @@ pub fn format_date(t: Timestamp) -> String {
     format!("{year:04}-{month:02}-{:02}", days + 1)
 }
 
+/// 00:00 UTC of a `YYYY-MM-DD` date, or `None` when `text` is not one (a day
+/// that does not exist, such as `2026-02-30`, is not a date).
+pub fn parse_date(text: &str) -> Option<Timestamp> {
+    let mut parts = text.trim().split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let number = |s: &str, n: usize| -> Option<i64> {
+        if s.len() == n && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().ok() } else { None }
+    };
+    let (year, month, day) = (number(y, 4)?, number(m, 2)?, number(d, 2)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), then checked by formatting
+    // back, which rejects days past the end of their month.
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let t = (era * 146_097 + doe - 719_468) * DAY;
+    (format_date(t) == text.trim()).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +76,11 @@ mod tests {
         assert_eq!(format_date(951_782_400), "2000-02-29");
         assert_eq!(format_date(-1), "1969-12-31");
         assert_eq!(day_start(1_795_262_400), 1_795_219_200);
+        assert_eq!(parse_date("2026-11-21"), Some(1_795_219_200));
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800));
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        for bad in ["2026-02-29", "2026-13-01", "2026-1-01", "26-01-01", "2026-01-01T00", "tomorrow", ""] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 }

@@ -45,7 +45,7 @@ use finegrain_engine::catalog::{Catalog, CrudVerb};
 use finegrain_engine::world::{self, Visibility, World};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
-pub use date::format_date;
+pub use date::{format_date, parse_date};
 use error::Doing;
 pub use error::StoreError;
 pub use events::{Event, EventSink};
@@ -127,6 +127,15 @@ pub struct Created {
     /// Apply these to a loaded policy to know the token without a rebuild.
     pub updates: Vec<Update>,
     pub event: Event,
+}
+
+/// A group or project a token may be limited to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceChoice {
+    /// Full path.
+    pub path: String,
+    /// A project (else a group).
+    pub is_project: bool,
 }
 
 /// How a command names an existing token.
@@ -346,6 +355,20 @@ impl Store {
             updates: vec![Update::AddToken(new_token(&token))],
             event,
         })
+    }
+
+    /// The groups and projects `owner` may select for a token at `now`, by full
+    /// path, groups first: exactly those [`Store::create_token`] accepts in a
+    /// `selected_memberships` grant.
+    pub fn selectable_namespaces(&self, owner: &str, now: Timestamp) -> Result<Vec<NamespaceChoice>, StoreError> {
+        let world = read_world(&self.conn)?;
+        let groups = world.groups.iter().map(|g| (g.path.as_str(), false));
+        let projects = world.projects.iter().map(|p| (p.path.as_str(), true));
+        Ok(groups
+            .chain(projects)
+            .filter(|(path, _)| selected_namespace(&world, owner, path, now).is_ok())
+            .map(|(path, is_project)| NamespaceChoice { path: path.to_owned(), is_project })
+            .collect())
     }
 
     /// Every token (of `user`, when given), oldest first.

@@ -210,3 +210,13 @@ fn an_import_keeps_the_tokens_unless_asked_to_replace_them() {
     assert_eq!(summary.tokens, 0);
     assert!(store.world().unwrap().tokens.is_empty());
 }
+
+#[test]
+fn selectable_namespaces_are_the_ones_creation_accepts() {
+    let store = store("selectable");
+    let paths = |user: &str| -> Vec<(String, bool)> {
+        store.selectable_namespaces(user, NOW).unwrap().into_iter().map(|n| (n.path, n.is_project)).collect()
+    };
+    assert_eq!(paths("ann"), [("corp".to_owned(), false), ("corp/app".to_owned(), true)]);
+    assert!(paths("ben").is_empty(), "no membership, nothing public");
+}
