@@ -134,6 +134,8 @@ pub struct Router {
     /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
     /// and the ref prefix it stands for.
     ref_keys: Vec<Option<(String, &'static str)>>,
+    /// For each endpoint, whether its template ends in a literal segment.
+    ends_in_literal: Vec<bool>,
 }
 
 /// Path parameters that name a ref, and the ref prefix each stands for.
@@ -149,6 +151,17 @@ pub struct Routed<'p> {
     pub boundary_value: Option<&'p str>,
     /// `(ref prefix, raw value)`, e.g. `("refs/heads/", "main")`.
     pub ref_value: Option<(&'static str, &'p str)>,
+}
+
+/// The format suffixes Grape strips from the last segment (its built-in
+/// content types).
+pub const GRAPE_FORMATS: [&str; 6] = ["json", "jsonapi", "xml", "txt", "binary", "serializable_hash"];
+
+/// The path without a Grape format suffix on its last segment, if it has one.
+fn strip_format(path: &str) -> Option<&str> {
+    let (stem, ext) = path.rsplit_once('.')?;
+    let stem_ok = !stem.ends_with('/') && !ext.contains('/');
+    (stem_ok && GRAPE_FORMATS.contains(&ext)).then_some(stem)
 }
 
 /// The position of the parameter called `name` in a template.
@@ -199,6 +212,7 @@ impl Router {
             tail_routes: Vec::new(),
             boundary_keys: Vec::with_capacity(endpoints.len()),
             ref_keys: Vec::with_capacity(endpoints.len()),
+            ends_in_literal: Vec::with_capacity(endpoints.len()),
         };
         let mut exact_keys: HashMap<String, usize> = HashMap::new();
         let mut tail_keys: HashMap<String, usize> = HashMap::new();
@@ -215,6 +229,8 @@ impl Router {
                 None => None,
             };
             router.boundary_keys.push(boundary_key);
+            let last = segments.last().copied().unwrap_or("");
+            router.ends_in_literal.push(!last.starts_with('*') && segment_param(last).is_none());
             router
                 .ref_keys
                 .push(REF_PARAMS.iter().find_map(|(name, prefix)| Some((format!("s{}", position(name)?), *prefix))));
@@ -265,6 +281,30 @@ impl Router {
             .filter(|tail| tail.matches(&rest))
             .find_map(|tail| tail.methods.find(method))?;
         Some(self.routed(endpoint, &matched.params))
+    }
+
+    /// Routes as Grape does with its format suffix: `…/promote.json` also
+    /// matches `…/promote` with format `json`. When the path with and without
+    /// a format suffix reach different endpoints (or the same endpoint with
+    /// different boundary or ref values), which one GitLab runs depends on
+    /// parameter requirements the catalog does not hold: that is refused.
+    pub fn route_grape<'p>(&self, method: &str, path: &'p str) -> Result<Option<Routed<'p>>, String> {
+        let full = self.route(method, path);
+        let Some(stem) = strip_format(path) else { return Ok(full) };
+        match (full, self.route(method, stem)) {
+            // `labels/promote.json`: the literal route, as GitLab defines literal routes first.
+            (Some(a), Some(b)) if a.endpoint != b.endpoint && self.ends_in_literal[b.endpoint] => Ok(Some(b)),
+            (Some(a), Some(b))
+                if a.endpoint != b.endpoint || a.boundary_value != b.boundary_value || a.ref_value != b.ref_value =>
+            {
+                Err(format!(
+                    "{method} /api/v4{path} is read differently with and without its format suffix, and which \
+                     reading Grape uses depends on parameter requirements the catalog does not hold"
+                ))
+            }
+            (Some(a), _) => Ok(Some(a)),
+            (None, b) => Ok(b),
+        }
     }
 
     fn routed<'p>(&self, endpoint: usize, params: &matchit::Params<'_, 'p>) -> Routed<'p> {
@@ -348,6 +388,27 @@ mod tests {
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.info"), Some(1));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/list"), Some(2));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.zip"), None);
+    }
+
+    #[test]
+    fn grape_strips_a_format_suffix_from_the_last_segment() {
+        let router = Router::new(&[
+            endpoint("PUT", "/projects/:id/labels/promote", Some("id")),
+            endpoint("PUT", "/projects/:id/labels/:name", Some("id")),
+            endpoint("GET", "/projects/:id/repository/files/:file_path", Some("id")),
+        ])
+        .unwrap();
+        let at = |m: &str, p: &'static str| router.route_grape(m, p).map(|r| r.map(|r| r.endpoint));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.json"), Ok(Some(0)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.xml"), Ok(Some(0)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote"), Ok(Some(0)));
+        // Same endpoint, different label names: the name is not a boundary or ref.
+        assert_eq!(at("PUT", "/projects/7/labels/bug.json"), Ok(Some(1)));
+        // `7.json` or `7`: which project depends on the id's requirements.
+        assert!(at("PUT", "/projects/7.json/labels/bug").is_ok());
+        assert!(router.route_grape("GET", "/projects/7/repository/files/a.json").is_ok());
+        assert_eq!(at("GET", "/projects/7/repository/files/package.json"), Ok(Some(2)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.pdf"), Ok(Some(1)));
     }
 
     #[test]
