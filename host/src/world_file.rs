@@ -266,7 +266,43 @@ pub fn place_error(file: &str, text: &str, message: &str) -> InputError {
         }
         locate(text, section, index)
     });
-    InputError { file: file.to_owned(), line, message: message.to_owned() }
+    InputError { file: file.to_owned(), line, message: redact_secrets(message) }
+}
+
+/// GitLab's token prefixes (`glpat-`, `gloas-`, `gldt-`, `glrt-`, `glcbt-`, …
+/// all start with `gl` and a few letters and a dash).
+fn has_token_prefix(word: &str) -> bool {
+    let Some(rest) = word.strip_prefix("gl") else { return false };
+    let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+    (2..=8).contains(&letters) && rest.as_bytes().get(letters) == Some(&b'-')
+}
+
+/// Whether a word of a message looks like a secret: a GitLab token prefix,
+/// or a long run of letters and digits mixed (random material).
+fn looks_secret(word: &str) -> bool {
+    let has = |f: fn(&u8) -> bool| word.bytes().any(|b| f(&b));
+    has_token_prefix(word) || (word.len() >= 20 && has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic))
+}
+
+/// The message with every word that looks like a secret replaced, so that a
+/// secret pasted into the wrong field is never echoed by an error.
+pub fn redact_secrets(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if looks_secret(word) { "[redacted]" } else { word });
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '=' | '~') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 struct Ctx<'a> {
@@ -313,7 +349,7 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
         serde_yaml::from_str(text).map_err(|e| InputError {
             file: file.to_owned(),
             line: e.location().map(|l| l.line()),
-            message: yaml_message(&e),
+            message: redact_secrets(&yaml_message(&e)),
         })?
     };
     let cx = Ctx { file, text };
@@ -609,6 +645,27 @@ mod tests {
             err.to_string(),
             "w.yaml:4: members[0].expires: \"soon\" is not a date (2027-01-01), an RFC 3339 time (2026-11-21T12:00:00Z) or Unix seconds"
         );
+    }
+
+    #[test]
+    fn errors_never_echo_a_secret_pasted_into_the_wrong_field() {
+        let world = |token: &str| {
+            format!("users:\n  - {{ username: a }}\ntokens:\n  - {{ name: t, user: a, scopes: [api], {token} }}\n")
+        };
+        for field in [
+            "digest: glpat-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, expires: glpat-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, type: gldt-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, revoked: 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ] {
+            let err = parse("w.yaml", &world(field)).unwrap_err().to_string();
+            assert!(err.contains("[redacted]"), "{err}");
+            assert!(!err.contains("Zx81kQ9vT2mP4nR7sW0y") && !err.contains("9f8e7d6c5b4a3928"), "{err}");
+        }
+        // Ordinary words, places, paths and times stay readable.
+        let message =
+            "cases[3].request: no endpoint GET /api/v4/projects/7/repository/branches at 2026-11-21T12:00:00Z";
+        assert_eq!(redact_secrets(message), message);
     }
 
     #[test]
