@@ -633,44 +633,32 @@ impl Policy {
             }
             _ => vec![(Boundary::Instance, grants.iter().filter(|g| matches!(g.access, Access::Instance)).collect())],
         };
-        // DESIGN §2: one grant must both cover the target and hold every
-        // required permission; grants do not add up.
+        // Grants add up, as in GitLab's `permitted_for_boundary?`: the raw
+        // permissions of every grant that reaches the target are united before
+        // they are compared with what the target requires (as `inspect` does).
+        let mut united = crate::permset::PermSet::default();
         let mut covered_somewhere = false;
         for (boundary, reaching) in &levels {
             for (g, grant) in reaching.iter().enumerate() {
                 covered_somewhere = true;
-                if grant.raw.contains_all(&target.required) {
-                    trace.note(|| {
-                        format!(
-                            "token: grant {} covers it at the {} boundary with every required permission",
-                            g + 1,
-                            boundary.name()
-                        )
-                    });
-                    return Ok(*boundary);
-                }
+                united.union_with(&grant.raw);
+                trace.note(|| format!("token: grant {} reaches it at the {} boundary", g + 1, boundary.name()));
+            }
+            if !reaching.is_empty() && united.contains_all(&target.required) {
                 trace.note(|| {
-                    let missing: Vec<&str> = target
-                        .required
-                        .iter()
-                        .filter(|p| !grant.raw.contains(**p))
-                        .map(|p| self.perm_name(*p))
-                        .collect();
                     format!(
-                        "token: grant {} covers it at the {} boundary but lacks {}",
-                        g + 1,
-                        boundary.name(),
-                        missing.join(", ")
+                        "token: its grants together hold every required permission at the {} boundary",
+                        boundary.name()
                     )
                 });
+                return Ok(*boundary);
             }
         }
         if covered_somewhere {
-            let missing: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
-            Err(Refusal(
-                Code::TokenLacksPermission,
-                format!("no grant of the token holds all of {}", missing.join(", ")),
-            ))
+            let missing: Vec<&str> =
+                target.required.iter().filter(|p| !united.contains(**p)).map(|p| self.perm_name(*p)).collect();
+            trace.note(|| format!("token: its grants together lack {}", missing.join(", ")));
+            Err(Refusal(Code::TokenLacksPermission, format!("the token's grants lack {}", missing.join(", "))))
         } else {
             let place =
                 target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());

@@ -123,12 +123,42 @@ impl Tail {
     }
 }
 
-/// The router over a catalog's endpoints.
-pub struct Router {
+/// The trees of one HTTP method.
+#[derive(Default)]
+struct Trees {
     exact: matchit::Router<usize>,
     exact_routes: Vec<Methods>,
+    exact_keys: HashMap<String, usize>,
     tail: matchit::Router<usize>,
     tail_routes: Vec<Vec<Tail>>,
+    tail_keys: HashMap<String, usize>,
+}
+
+impl Trees {
+    /// The endpoint of `method` for a path in these trees.
+    fn route<'p>(&self, method: &str, path: &'p str) -> Option<(usize, matchit::Params<'_, 'p>)> {
+        if let Ok(matched) = self.exact.at(path)
+            && let Some(endpoint) = self.exact_routes[*matched.value].find(method)
+        {
+            return Some((endpoint, matched.params));
+        }
+        let matched = self.tail.at(path).ok()?;
+        let rest: Vec<&str> = matched.params.get(TAIL_KEY)?.split('/').collect();
+        let endpoint = self.tail_routes[*matched.value]
+            .iter()
+            .filter(|tail| tail.matches(&rest))
+            .find_map(|tail| tail.methods.find(method))?;
+        Some((endpoint, matched.params))
+    }
+}
+
+/// The router over a catalog's endpoints.
+///
+/// Each method has its own trees, as Grape routes by method first: a literal
+/// route of one method (`PUT …/integrations/asana`) does not hide a parameter
+/// route of another (`GET …/integrations/:slug`).
+pub struct Router {
+    by_method: HashMap<String, Trees>,
     /// For each endpoint, the route key of its boundary parameter.
     boundary_keys: Vec<Option<String>>,
     /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
@@ -206,16 +236,11 @@ impl Router {
     /// Builds the router; fails when two templates collide or shadow each other.
     pub fn new(endpoints: &[Endpoint]) -> Result<Router, String> {
         let mut router = Router {
-            exact: matchit::Router::new(),
-            exact_routes: Vec::new(),
-            tail: matchit::Router::new(),
-            tail_routes: Vec::new(),
+            by_method: HashMap::new(),
             boundary_keys: Vec::with_capacity(endpoints.len()),
             ref_keys: Vec::with_capacity(endpoints.len()),
             ends_in_literal: Vec::with_capacity(endpoints.len()),
         };
-        let mut exact_keys: HashMap<String, usize> = HashMap::new();
-        let mut tail_keys: HashMap<String, usize> = HashMap::new();
         for (index, endpoint) in endpoints.iter().enumerate() {
             let label = format!("{} {}", endpoint.method, endpoint.path);
             let segments: Vec<&str> = endpoint.path.split('/').collect();
@@ -240,17 +265,18 @@ impl Router {
                     endpoints[other].method, endpoints[other].path
                 )
             };
+            let trees = router.by_method.entry(endpoint.method.clone()).or_default();
             match star {
                 None => {
                     let key = route_key(&segments);
-                    let route = intern(&mut router.exact, &mut router.exact_routes, &mut exact_keys, key, &label)?;
-                    router.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
+                    let route = intern(&mut trees.exact, &mut trees.exact_routes, &mut trees.exact_keys, key, &label)?;
+                    trees.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
                 }
                 Some(star) => {
                     let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
-                    let route = intern(&mut router.tail, &mut router.tail_routes, &mut tail_keys, key, &label)?;
+                    let route = intern(&mut trees.tail, &mut trees.tail_routes, &mut trees.tail_keys, key, &label)?;
                     let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
-                    let tails = &mut router.tail_routes[route];
+                    let tails = &mut trees.tail_routes[route];
                     let position = tails.iter().position(|t| t.pattern == pattern);
                     let i = position.unwrap_or_else(|| {
                         tails.push(Tail { pattern, methods: Methods::default() });
@@ -260,8 +286,10 @@ impl Router {
                 }
             }
         }
-        for tails in &mut router.tail_routes {
-            tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
+        for trees in router.by_method.values_mut() {
+            for tails in &mut trees.tail_routes {
+                tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
+            }
         }
         Ok(router)
     }
@@ -269,18 +297,9 @@ impl Router {
     /// Finds the endpoint for a method and an API path (after `/api/v4`, still
     /// percent-encoded). HEAD falls back to GET.
     pub fn route<'p>(&self, method: &str, path: &'p str) -> Option<Routed<'p>> {
-        if let Ok(matched) = self.exact.at(path)
-            && let Some(endpoint) = self.exact_routes[*matched.value].find(method)
-        {
-            return Some(self.routed(endpoint, &matched.params));
-        }
-        let matched = self.tail.at(path).ok()?;
-        let rest: Vec<&str> = matched.params.get(TAIL_KEY)?.split('/').collect();
-        let endpoint = self.tail_routes[*matched.value]
-            .iter()
-            .filter(|tail| tail.matches(&rest))
-            .find_map(|tail| tail.methods.find(method))?;
-        Some(self.routed(endpoint, &matched.params))
+        let in_trees = |m: &str| self.by_method.get(m).and_then(|trees| trees.route(m, path));
+        let (endpoint, params) = in_trees(method).or_else(|| if method == "HEAD" { in_trees("GET") } else { None })?;
+        Some(self.routed(endpoint, &params))
     }
 
     /// Routes as Grape does with its format suffix: `…/promote.json` also
@@ -388,6 +407,21 @@ mod tests {
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.info"), Some(1));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/list"), Some(2));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.zip"), None);
+    }
+
+    #[test]
+    fn a_literal_route_of_one_method_does_not_hide_a_parameter_route_of_another() {
+        let router = Router::new(&[
+            endpoint("PUT", "/projects/:id/integrations/asana", Some("id")),
+            endpoint("GET", "/projects/:id/integrations/:slug", Some("id")),
+            endpoint("DELETE", "/projects/:id/integrations/:slug", Some("id")),
+        ])
+        .unwrap();
+        let at = |m: &str| router.route(m, "/projects/7/integrations/asana").map(|r| r.endpoint);
+        assert_eq!(
+            (at("PUT"), at("GET"), at("DELETE"), at("HEAD"), at("POST")),
+            (Some(0), Some(1), Some(2), Some(1), None)
+        );
     }
 
     #[test]
