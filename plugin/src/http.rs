@@ -121,7 +121,7 @@ pub fn check_method(method: &str) -> Result<(), HttpProblem> {
 fn git_target<'a>(method: &str, path: &str, query: &[Pair]) -> Option<Result<HttpTarget<'a>, HttpProblem>> {
     let (project, tail) = path.split_once(".git/")?;
     let push = match (method, tail) {
-        ("GET", "info/refs") => match params::single(query, "service", "the query string") {
+        ("GET", "info/refs") => match git_service(query) {
             Ok(Some("git-upload-pack")) => false,
             Ok(Some("git-receive-pack")) => true,
             Ok(_) => return Some(Err(HttpProblem::Malformed("unknown Git service".into()))),
@@ -135,6 +135,15 @@ fn git_target<'a>(method: &str, path: &str, query: &[Pair]) -> Option<Result<Htt
     };
     let project = percent_decode(project.trim_start_matches('/')).map_err(HttpProblem::Malformed);
     Some(project.map(|project| HttpTarget::Git { project, push }))
+}
+
+/// The `service` parameter of `info/refs`; given twice, even with one value,
+/// it is refused (Git's own clients never send it twice).
+fn git_service(query: &[Pair]) -> Result<Option<&str>, ReadError> {
+    if params::named(query, "service", "the query string")?.len() > 1 {
+        return Err(ReadError::Ambiguous("the query string gives service more than once".into()));
+    }
+    params::single(query, "service", "the query string")
 }
 
 /// Standard base64 (with or without padding).

@@ -133,12 +133,15 @@ pub fn named<'p>(pairs: &'p [Pair], name: &str, what: &str) -> Result<Vec<&'p Pa
 /// twice or as a list or hash.
 pub fn single<'p>(pairs: &'p [Pair], name: &str, what: &str) -> Result<Option<&'p str>, ReadError> {
     let found = named(pairs, name, what)?;
-    match found.as_slice() {
-        [] => Ok(None),
-        [pair] if pair.is_plain() => Ok(Some(pair.value.as_deref().unwrap_or(""))),
-        [_] => Err(ReadError::Ambiguous(format!("{what} gives {name} as a list or hash"))),
-        _ => Err(ReadError::Ambiguous(format!("{what} gives {name} more than once"))),
+    let Some(last) = found.last() else { return Ok(None) };
+    if found.iter().any(|p| !p.is_plain()) {
+        return Err(ReadError::Ambiguous(format!("{what} gives {name} as a list or hash")));
     }
+    // Rack keeps the last value; the same value twice leaves nothing to choose.
+    if found.iter().any(|p| p.value != last.value) {
+        return Err(ReadError::Ambiguous(format!("{what} gives {name} more than once, with different values")));
+    }
+    Ok(Some(last.value.as_deref().unwrap_or("")))
 }
 
 /// The parameters filed under `name`, nested as Rack nests them (`a[]`,
@@ -270,6 +273,7 @@ mod tests {
         let p = pairs("query=a&query=b");
         assert!(matches!(single(&p, "query", "q"), Err(ReadError::Ambiguous(m)) if m.contains("more than once")));
         assert_eq!(single(&pairs("query=a"), "query", "q"), Ok(Some("a")));
+        assert_eq!(single(&pairs("query=a&query=a"), "query", "q"), Ok(Some("a")));
     }
 
     #[test]
