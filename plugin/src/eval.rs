@@ -52,6 +52,8 @@ struct RefWrite {
     /// Written by `git push` (protected refs are never deleted that way) rather
     /// than through the API.
     by_push: bool,
+    /// A merge request merged into the ref: the protected `merge` level applies.
+    merge: bool,
 }
 
 /// What a request asks for, in the engine's terms.
@@ -126,6 +128,7 @@ impl Policy {
                     delete: is_null_id(&u.new_id),
                     force: u.force,
                     by_push: true,
+                    merge: false,
                 })
                 .collect(),
         };
@@ -362,7 +365,7 @@ impl Policy {
                 let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
                 let name = format!("{prefix}{name}");
                 crate::refname::check(&name).map_err(|why| Refusal(Code::MalformedRequest, why))?;
-                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false }]
+                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false, merge: false }]
             }
             _ => Vec::new(),
         };
@@ -416,7 +419,24 @@ impl Policy {
         };
         let writes = match &r.ref_name {
             Some(name) if self.push_code.is_some_and(|p| required.contains(&p)) => {
-                vec![RefWrite { name: name.clone(), create: None, delete: false, force: r.force, by_push: true }]
+                vec![RefWrite {
+                    name: name.clone(),
+                    create: None,
+                    delete: false,
+                    force: r.force,
+                    by_push: true,
+                    merge: false,
+                }]
+            }
+            Some(name) if required.iter().any(|p| self.perm_name(*p) == "merge_merge_request") => {
+                vec![RefWrite {
+                    name: name.clone(),
+                    create: None,
+                    delete: false,
+                    force: false,
+                    by_push: false,
+                    merge: true,
+                }]
             }
             Some(name) if self.deletes_ref(&required) => {
                 let name = if name.starts_with("refs/")
@@ -426,7 +446,7 @@ impl Policy {
                 } else {
                     format!("refs/tags/{name}")
                 };
-                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false }]
+                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false, merge: false }]
             }
             _ => Vec::new(),
         };
@@ -777,7 +797,15 @@ impl Policy {
             });
             return reasons;
         }
-        if write.delete && !write.by_push {
+        if write.merge {
+            if !rules.iter().any(|r| may(r.merge)) {
+                let levels: Vec<&str> = rules.iter().map(|r| r.merge.name()).collect();
+                reasons.push(reason(
+                    Code::BranchProtected,
+                    format!("merging into protected branch {branch} needs merge level {}", levels.join(" or ")),
+                ));
+            }
+        } else if write.delete && !write.by_push {
             // GitLab's delete services ask for an ability an administrator holds.
             if standing.push_level() < level::MAINTAINER && !admin {
                 reasons.push(reason(
