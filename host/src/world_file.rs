@@ -603,7 +603,7 @@ pub fn parse_request_line(line: &str, headers: Vec<(String, String)>) -> Result<
         },
         method => match rest.as_slice() {
             [path] => Ok(CaseQuery::Http { method: method.to_owned(), path: (*path).to_owned(), headers, body: None }),
-            _ => Err(format!("write `METHOD PATH`, not {line:?}")),
+            _ => Err(redact_secrets(&format!("write `METHOD PATH`, not {line:?}"))),
         },
     }
 }

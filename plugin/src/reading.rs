@@ -66,8 +66,6 @@ pub struct Reading {
     pub method: String,
     /// The path with literal escapes decoded (Mustermann's reading).
     pub path: String,
-    /// The raw query string.
-    pub query: String,
     /// The query-string parameters.
     pub pairs: Vec<Pair>,
     /// The body's parameters.
@@ -100,7 +98,7 @@ pub fn read(
     let body = read_body(method, headers, body)?;
     let token = find_token(headers, &pairs, &body)?;
     let method = override_method(method, headers, &body)?;
-    Ok(Reading { method, path, query: query.to_owned(), pairs, body, token })
+    Ok(Reading { method, path, pairs, body, token })
 }
 
 /// The media type of the `Content-Type` header, lower case, without parameters.
