@@ -123,7 +123,8 @@ impl Tail {
     }
 }
 
-/// The trees of one HTTP method.
+/// A set of routing trees: for every endpoint, or for the endpoints of one
+/// method.
 #[derive(Default)]
 struct Trees {
     exact: matchit::Router<usize>,
@@ -134,31 +135,91 @@ struct Trees {
     tail_keys: HashMap<String, usize>,
 }
 
+/// What a lookup in a set of trees found.
+enum Lookup<'t, 'p> {
+    Found(usize, matchit::Params<'t, 'p>),
+    /// A route matched the path but has no endpoint for the method: a route of
+    /// other methods may hide one of this method.
+    Hidden,
+    Missing,
+}
+
+/// Why a template could not be added.
+enum AddError {
+    /// `matchit` refused it (the message says why).
+    Tree(String),
+    /// This endpoint matches exactly the requests of that one.
+    Shadows(usize),
+}
+
 impl Trees {
-    /// The endpoint of `method` for a path in these trees.
-    fn route<'p>(&self, method: &str, path: &'p str) -> Option<(usize, matchit::Params<'_, 'p>)> {
-        if let Ok(matched) = self.exact.at(path)
-            && let Some(endpoint) = self.exact_routes[*matched.value].find(method)
-        {
-            return Some((endpoint, matched.params));
+    /// Adds an endpoint's template.
+    fn add(&mut self, index: usize, method: &str, segments: &[&str], label: &str) -> Result<(), AddError> {
+        match segments.iter().position(|s| s.starts_with('*')) {
+            None => {
+                let key = route_key(segments);
+                let route = intern(&mut self.exact, &mut self.exact_routes, &mut self.exact_keys, key, label)
+                    .map_err(AddError::Tree)?;
+                self.exact_routes[route].add(method, index).map_err(AddError::Shadows)
+            }
+            Some(star) => {
+                let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
+                let route = intern(&mut self.tail, &mut self.tail_routes, &mut self.tail_keys, key, label)
+                    .map_err(AddError::Tree)?;
+                let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
+                let tails = &mut self.tail_routes[route];
+                let i = tails.iter().position(|t| t.pattern == pattern).unwrap_or_else(|| {
+                    tails.push(Tail { pattern, methods: Methods::default() });
+                    tails.len() - 1
+                });
+                tails[i].methods.add(method, index).map_err(AddError::Shadows)
+            }
         }
-        let matched = self.tail.at(path).ok()?;
-        let rest: Vec<&str> = matched.params.get(TAIL_KEY)?.split('/').collect();
+    }
+
+    /// Sorts tails most specific first, once every template is in.
+    fn finish(mut self) -> Trees {
+        for tails in &mut self.tail_routes {
+            tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
+        }
+        self
+    }
+
+    /// The endpoint of `method` for a path in these trees.
+    fn route<'t, 'p>(&'t self, method: &str, path: &'p str) -> Lookup<'t, 'p> {
+        if let Ok(matched) = self.exact.at(path) {
+            return match self.exact_routes[*matched.value].find(method) {
+                Some(endpoint) => Lookup::Found(endpoint, matched.params),
+                None => Lookup::Hidden,
+            };
+        }
+        let Ok(matched) = self.tail.at(path) else { return Lookup::Missing };
+        let Some(rest) = matched.params.get(TAIL_KEY) else { return Lookup::Missing };
+        let rest: Vec<&str> = rest.split('/').collect();
         let endpoint = self.tail_routes[*matched.value]
             .iter()
             .filter(|tail| tail.matches(&rest))
-            .find_map(|tail| tail.methods.find(method))?;
-        Some((endpoint, matched.params))
+            .find_map(|tail| tail.methods.find(method));
+        match endpoint {
+            Some(endpoint) => Lookup::Found(endpoint, matched.params),
+            None => Lookup::Hidden,
+        }
     }
 }
 
 /// The router over a catalog's endpoints.
 ///
-/// Each method has its own trees, as Grape routes by method first: a literal
-/// route of one method (`PUT …/integrations/asana`) does not hide a parameter
-/// route of another (`GET …/integrations/:slug`).
+/// Grape routes by method first: a literal route of one method
+/// (`PUT …/integrations/asana`) does not hide a parameter route of another
+/// (`GET …/integrations/:slug`). One set of trees over every endpoint answers
+/// most lookups; when a route of other methods hides the one asked for, the
+/// trees of that method alone answer. Those are built on first use, so that
+/// loading a policy costs one set of trees.
 pub struct Router {
-    by_method: HashMap<String, Trees>,
+    all: Trees,
+    /// Each endpoint's method and template, for the per-method trees.
+    templates: Vec<(String, String)>,
+    by_method: HashMap<String, std::sync::OnceLock<Trees>>,
     /// For each endpoint, the route key of its boundary parameter.
     boundary_keys: Vec<Option<String>>,
     /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
@@ -235,7 +296,10 @@ fn intern<T: Default>(
 impl Router {
     /// Builds the router; fails when two templates collide or shadow each other.
     pub fn new(endpoints: &[Endpoint]) -> Result<Router, String> {
+        let mut all = Trees::default();
         let mut router = Router {
+            all: Trees::default(),
+            templates: Vec::with_capacity(endpoints.len()),
             by_method: HashMap::new(),
             boundary_keys: Vec::with_capacity(endpoints.len()),
             ref_keys: Vec::with_capacity(endpoints.len()),
@@ -265,41 +329,46 @@ impl Router {
                     endpoints[other].method, endpoints[other].path
                 )
             };
-            let trees = router.by_method.entry(endpoint.method.clone()).or_default();
-            match star {
-                None => {
-                    let key = route_key(&segments);
-                    let route = intern(&mut trees.exact, &mut trees.exact_routes, &mut trees.exact_keys, key, &label)?;
-                    trees.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
-                }
-                Some(star) => {
-                    let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
-                    let route = intern(&mut trees.tail, &mut trees.tail_routes, &mut trees.tail_keys, key, &label)?;
-                    let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
-                    let tails = &mut trees.tail_routes[route];
-                    let position = tails.iter().position(|t| t.pattern == pattern);
-                    let i = position.unwrap_or_else(|| {
-                        tails.push(Tail { pattern, methods: Methods::default() });
-                        tails.len() - 1
-                    });
-                    tails[i].methods.add(&endpoint.method, index).map_err(shadowed)?;
-                }
-            }
+            all.add(index, &endpoint.method, &segments, &label).map_err(|e| match e {
+                AddError::Tree(why) => why,
+                AddError::Shadows(other) => shadowed(other),
+            })?;
+            router.templates.push((endpoint.method.clone(), endpoint.path.clone()));
+            router.by_method.entry(endpoint.method.clone()).or_default();
         }
-        for trees in router.by_method.values_mut() {
-            for tails in &mut trees.tail_routes {
-                tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
-            }
-        }
+        router.all = all.finish();
         Ok(router)
     }
 
     /// Finds the endpoint for a method and an API path (after `/api/v4`, still
     /// percent-encoded). HEAD falls back to GET.
     pub fn route<'p>(&self, method: &str, path: &'p str) -> Option<Routed<'p>> {
-        let in_trees = |m: &str| self.by_method.get(m).and_then(|trees| trees.route(m, path));
-        let (endpoint, params) = in_trees(method).or_else(|| if method == "HEAD" { in_trees("GET") } else { None })?;
-        Some(self.routed(endpoint, &params))
+        match self.all.route(method, path) {
+            Lookup::Found(endpoint, params) => return Some(self.routed(endpoint, &params)),
+            Lookup::Missing => return None,
+            Lookup::Hidden => {}
+        }
+        // HEAD is served by GET routes when it has none of its own.
+        let methods: &[&str] = if method == "HEAD" { &["HEAD", "GET"] } else { &[method] };
+        methods.iter().find_map(|m| match self.method_trees(m)?.route(method, path) {
+            Lookup::Found(endpoint, params) => Some(self.routed(endpoint, &params)),
+            _ => None,
+        })
+    }
+
+    /// The trees of one method's endpoints, built on first use. They cannot
+    /// fail to build: they hold a subset of the templates `all` holds.
+    fn method_trees(&self, method: &str) -> Option<&Trees> {
+        let cell = self.by_method.get(method)?;
+        Some(cell.get_or_init(|| {
+            let mut trees = Trees::default();
+            for (index, (m, path)) in self.templates.iter().enumerate().filter(|(_, (m, _))| m == method) {
+                let segments: Vec<&str> = path.split('/').collect();
+                // A subset of templates that built together builds again.
+                let _ = trees.add(index, m, &segments, path);
+            }
+            trees.finish()
+        }))
     }
 
     /// Routes as Grape does with its format suffix: `…/promote.json` also
