@@ -257,6 +257,22 @@ def build_raw(ref: Reference, assignable: dict) -> dict:
     return result
 
 
+def add_boundaries(assignable: dict, raw: dict) -> None:
+    """Boundaries GitLab checks a permission at that its permission table
+    omits (rules/boundaries.tsv): added to the raw permission and to every
+    assignable permission carrying it."""
+    rows = read_tsv(RULES_DIR / "boundaries.tsv", ("permission", "boundary"), True)
+    for row in rows:
+        name, boundary = row["permission"], row["boundary"]
+        if name not in raw:
+            raise CatalogError(f"{row.where()}: unknown raw permission {name!r}")
+        check_boundaries([boundary], row.where())
+        raw[name]["boundaries"] = sorted(set(raw[name]["boundaries"]) | {boundary})
+        for perm in assignable.values():
+            if name in perm["raw"]:
+                perm["boundaries"] = sorted(set(perm["boundaries"]) | {boundary})
+
+
 # --------------------------------------------------------------------------
 # Custom abilities and aliases
 # --------------------------------------------------------------------------
@@ -1009,6 +1025,7 @@ def build(reference_dir: Path, report: Report) -> tuple:
     ref = load_reference(reference_dir)
     assignable = build_assignable(ref)
     raw = build_raw(ref, assignable)
+    add_boundaries(assignable, raw)
     abilities = build_abilities(ref)
     aliases = load_aliases(abilities)
     candidates = correct_boundaries(reference_candidates(ref), raw, report)

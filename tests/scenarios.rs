@@ -27,7 +27,8 @@ fn every_scenario_case_passes_through_the_component() {
             }
         }
     }
-    assert!(total >= 70, "only {total} cases found");
+    // The real number of cases: a deleted or emptied scenario file is noticed.
+    assert!(total >= 1279, "only {total} cases found; 1279 are written");
     assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
 

@@ -453,7 +453,8 @@ fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result
             });
         } else {
             if requests.len() > 1 {
-                println!("{}{}", if index > 0 { "\n" } else { "" }, args.request[index]);
+                let shown = finegrain_engine::reading::redact_target(&args.request[index]);
+                println!("{}{shown}", if index > 0 { "\n" } else { "" });
             }
             for (i, step) in steps.iter().enumerate() {
                 println!("{:>2}. {step}", i + 1);

@@ -16,12 +16,12 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
     // Forms other than HTTP need a token; an empty one is decided as missing.
     let required_token = || token.clone().unwrap_or(TokenRef::Secret(String::new()));
     match &case.query {
-        CaseQuery::Http { method, path, headers } => Request::Http(HttpRequest {
+        CaseQuery::Http { method, path, headers, body } => Request::Http(HttpRequest {
             token: token.clone(),
             method: method.clone(),
             path: path.clone(),
             headers: headers.clone(),
-            body: None,
+            body: body.clone(),
             at,
         }),
         // GraphQL travels as the HTTP request a client would send.
@@ -42,11 +42,7 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
         CaseQuery::GitPush { project, refs } => Request::Git(GitRequest {
             token: required_token(),
             project: project.clone(),
-            service: GitService::ReceivePack(
-                refs.iter()
-                    .map(|r| RefUpdate { old_id: String::new(), new_id: String::new(), name: r.clone(), force: false })
-                    .collect(),
-            ),
+            service: GitService::ReceivePack(refs.clone()),
             at,
         }),
         CaseQuery::Permission { permission, on, ref_name, force } => Request::Permission(PermissionRequest {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use finegrain_engine::api::{Grant, GrantAccess, TokenKind};
+use finegrain_engine::api::{Grant, GrantAccess, RefUpdate, TokenKind};
 use finegrain_engine::catalog::CrudVerb;
 use finegrain_engine::world::{self, PushLevel, Visibility, World};
 use serde::Deserialize;
@@ -185,6 +185,7 @@ struct CaseDoc {
     request: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    body: Option<String>,
     graphql: Option<String>,
     variables: Option<serde_yaml::Value>,
     action: Option<ActionDoc>,
@@ -205,11 +206,31 @@ pub enum CaseToken {
 /// What a case asks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaseQuery {
-    Http { method: String, path: String, headers: Vec<(String, String)> },
-    GitFetch { project: String },
-    GitPush { project: String, refs: Vec<String> },
-    GraphQl { document: String, variables: Option<String> },
-    Permission { permission: String, on: Option<String>, ref_name: Option<String>, force: bool },
+    /// An HTTP request, with the body a client would send (`body:` in a case).
+    Http {
+        method: String,
+        path: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    },
+    GitFetch {
+        project: String,
+    },
+    /// A push of these ref updates (`[+]REF[:OLD:NEW]`, see [`parse_ref_update`]).
+    GitPush {
+        project: String,
+        refs: Vec<RefUpdate>,
+    },
+    GraphQl {
+        document: String,
+        variables: Option<String>,
+    },
+    Permission {
+        permission: String,
+        on: Option<String>,
+        ref_name: Option<String>,
+        force: bool,
+    },
 }
 
 /// One scenario case.
@@ -266,7 +287,43 @@ pub fn place_error(file: &str, text: &str, message: &str) -> InputError {
         }
         locate(text, section, index)
     });
-    InputError { file: file.to_owned(), line, message: message.to_owned() }
+    InputError { file: file.to_owned(), line, message: redact_secrets(message) }
+}
+
+/// GitLab's token prefixes (`glpat-`, `gloas-`, `gldt-`, `glrt-`, `glcbt-`, …
+/// all start with `gl` and a few letters and a dash).
+fn has_token_prefix(word: &str) -> bool {
+    let Some(rest) = word.strip_prefix("gl") else { return false };
+    let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+    (2..=8).contains(&letters) && rest.as_bytes().get(letters) == Some(&b'-')
+}
+
+/// Whether a word of a message looks like a secret: a GitLab token prefix,
+/// or a long run of letters and digits mixed (random material).
+fn looks_secret(word: &str) -> bool {
+    let has = |f: fn(&u8) -> bool| word.bytes().any(|b| f(&b));
+    has_token_prefix(word) || (word.len() >= 20 && has(u8::is_ascii_digit) && has(u8::is_ascii_alphabetic))
+}
+
+/// The message with every word that looks like a secret replaced, so that a
+/// secret pasted into the wrong field is never echoed by an error.
+pub fn redact_secrets(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if looks_secret(word) { "[redacted]" } else { word });
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '=' | '~') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 struct Ctx<'a> {
@@ -313,7 +370,7 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
         serde_yaml::from_str(text).map_err(|e| InputError {
             file: file.to_owned(),
             line: e.location().map(|l| l.line()),
-            message: yaml_message(&e),
+            message: redact_secrets(&yaml_message(&e)),
         })?
     };
     let cx = Ctx { file, text };
@@ -493,6 +550,40 @@ pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
     Ok(digest)
 }
 
+/// An object id in a ref update: `0` stands for Git's all-zero id (create or
+/// delete), anything else must be 40 or 64 hex digits.
+fn parse_object_id(text: &str) -> Result<String, String> {
+    if text == "0" {
+        return Ok("0".repeat(40));
+    }
+    if matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(text.to_ascii_lowercase());
+    }
+    Err(format!("object id {text:?} is not 0 or 40 or 64 hex digits"))
+}
+
+/// One ref update of a push, as `[+]REF[:OLD:NEW]`: `+` marks a forced (non
+/// fast-forward) update; `OLD` and `NEW` are object ids, `0` for none, so
+/// `refs/tags/v1:0:<id>` creates a tag and `refs/heads/x:<id>:0` deletes a
+/// branch. Without ids the old and new ids are unknown (empty).
+pub fn parse_ref_update(word: &str) -> Result<RefUpdate, String> {
+    let (force, rest) = match word.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, word),
+    };
+    let mut parts = rest.split(':');
+    let name = parts.next().unwrap_or_default().to_owned();
+    let (old_id, new_id) = match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => (String::new(), String::new()),
+        (Some(old), Some(new), None) => (parse_object_id(old)?, parse_object_id(new)?),
+        _ => return Err(format!("write a ref update as [+]REF or [+]REF:OLD:NEW, not {word:?}")),
+    };
+    if name.is_empty() {
+        return Err(format!("ref update {word:?} names no ref"));
+    }
+    Ok(RefUpdate { old_id, new_id, name, force })
+}
+
 /// Parses `METHOD PATH`, `git-upload-pack PROJECT` or `git-receive-pack PROJECT REF…`.
 pub fn parse_request_line(line: &str, headers: Vec<(String, String)>) -> Result<CaseQuery, String> {
     let mut words = line.split_whitespace();
@@ -506,13 +597,13 @@ pub fn parse_request_line(line: &str, headers: Vec<(String, String)>) -> Result<
         "git-receive-pack" => match rest.split_first() {
             Some((project, refs)) if !refs.is_empty() => Ok(CaseQuery::GitPush {
                 project: (*project).to_owned(),
-                refs: refs.iter().map(|r| (*r).to_owned()).collect(),
+                refs: refs.iter().map(|r| parse_ref_update(r)).collect::<Result<_, _>>()?,
             }),
             _ => Err("write `git-receive-pack PROJECT REF…` with at least one ref".into()),
         },
         method => match rest.as_slice() {
-            [path] => Ok(CaseQuery::Http { method: method.to_owned(), path: (*path).to_owned(), headers }),
-            _ => Err(format!("write `METHOD PATH`, not {line:?}")),
+            [path] => Ok(CaseQuery::Http { method: method.to_owned(), path: (*path).to_owned(), headers, body: None }),
+            _ => Err(redact_secrets(&format!("write `METHOD PATH`, not {line:?}"))),
         },
     }
 }
@@ -531,7 +622,15 @@ fn case(cx: &Ctx, i: usize, c: &CaseDoc) -> Result<Case, InputError> {
     }
     let query = match (&c.request, &c.graphql, &c.action) {
         (Some(line), None, None) => {
-            parse_request_line(line, headers).map_err(|e| cx.err(format!("{place}.request"), e))?
+            match parse_request_line(line, headers).map_err(|e| cx.err(format!("{place}.request"), e))? {
+                CaseQuery::Http { method, path, headers, body: None } => {
+                    CaseQuery::Http { method, path, headers, body: c.body.clone() }
+                }
+                _ if c.body.is_some() => {
+                    return Err(cx.err(format!("{place}.body"), "a body goes with HTTP requests only".into()));
+                }
+                other => other,
+            }
         }
         (None, Some(document), None) => {
             let variables = c.variables.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default());
@@ -612,6 +711,27 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_echo_a_secret_pasted_into_the_wrong_field() {
+        let world = |token: &str| {
+            format!("users:\n  - {{ username: a }}\ntokens:\n  - {{ name: t, user: a, scopes: [api], {token} }}\n")
+        };
+        for field in [
+            "digest: glpat-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, expires: glpat-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, type: gldt-Zx81kQ9vT2mP4nR7sW0y",
+            "secret: s, revoked: 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ] {
+            let err = parse("w.yaml", &world(field)).unwrap_err().to_string();
+            assert!(err.contains("[redacted]"), "{err}");
+            assert!(!err.contains("Zx81kQ9vT2mP4nR7sW0y") && !err.contains("9f8e7d6c5b4a3928"), "{err}");
+        }
+        // Ordinary words, places, paths and times stay readable.
+        let message =
+            "cases[3].request: no endpoint GET /api/v4/projects/7/repository/branches at 2026-11-21T12:00:00Z";
+        assert_eq!(redact_secrets(message), message);
+    }
+
+    #[test]
     fn tokens_carry_a_secret_or_a_digest() {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let world = |token: &str| {
@@ -634,9 +754,32 @@ mod tests {
             parse_request_line("git-receive-pack acme/api refs/heads/a refs/heads/b", vec![]),
             Ok(CaseQuery::GitPush {
                 project: "acme/api".into(),
-                refs: vec!["refs/heads/a".into(), "refs/heads/b".into()]
+                refs: vec![
+                    RefUpdate {
+                        old_id: String::new(),
+                        new_id: String::new(),
+                        name: "refs/heads/a".into(),
+                        force: false
+                    },
+                    RefUpdate {
+                        old_id: String::new(),
+                        new_id: String::new(),
+                        name: "refs/heads/b".into(),
+                        force: false
+                    },
+                ]
             })
         );
+        let zero = "0".repeat(40);
+        let id = "ab".repeat(20);
+        assert_eq!(
+            parse_ref_update(&format!("+refs/heads/main:{id}:0")),
+            Ok(RefUpdate { old_id: id.clone(), new_id: zero.clone(), name: "refs/heads/main".into(), force: true })
+        );
+        assert_eq!(parse_ref_update(&format!("refs/tags/v1:0:{id}")).unwrap().old_id, zero);
+        assert!(parse_ref_update("refs/heads/main:xyz:0").is_err());
+        assert!(parse_ref_update("refs/heads/main:0").is_err());
+        assert!(parse_ref_update("+").is_err());
         assert!(parse_request_line("git-receive-pack acme/api", vec![]).is_err());
         assert!(parse_request_line("GET", vec![]).is_err());
     }

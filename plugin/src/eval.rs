@@ -3,15 +3,15 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
-use std::borrow::Cow;
-
 use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
 use crate::api::*;
 use crate::graphql::{self, OperationKind};
 use crate::http::{self, HttpProblem, HttpTarget};
+use crate::params::ReadError;
 use crate::permset::PermId;
 use crate::policy::{Access, NsKind, Policy, Reach, Standing, TokenRec, TokenRights};
+use crate::reading::{self, Reading};
 use crate::world::PushLevel;
 
 /// A step-by-step account, kept only when `explain` asks for one.
@@ -52,6 +52,8 @@ struct RefWrite {
     /// Written by `git push` (protected refs are never deleted that way) rather
     /// than through the API.
     by_push: bool,
+    /// A merge request merged into the ref: the protected `merge` level applies.
+    merge: bool,
 }
 
 /// What a request asks for, in the engine's terms.
@@ -126,58 +128,67 @@ impl Policy {
                     delete: is_null_id(&u.new_id),
                     force: u.force,
                     by_push: true,
+                    merge: false,
                 })
                 .collect(),
         };
-        let target = self.git_target(&r.project, push, writes);
+        let target = match writes.iter().try_for_each(|w| crate::refname::check(&w.name)) {
+            Ok(()) => self.git_target(&r.project, push, writes),
+            Err(why) => Err(Refusal(Code::MalformedRequest, why)),
+        };
         self.run(Some(&r.token), target, r.at, trace)
     }
 
     fn decide_http(&self, r: &HttpRequest, trace: &mut Trace) -> Decision {
-        trace.note(|| format!("request: {} {}", r.method, redact_query(&r.path)));
-        let (target, query) = match http::parse_target(&r.method, &r.path) {
+        trace.note(|| format!("request: {} {}", r.method, reading::redact_target(&r.path)));
+        let read = match http::check_method(&r.method)
+            .map_err(|p| match p {
+                HttpProblem::Malformed(why) | HttpProblem::Ambiguous(why) | HttpProblem::NotRouted(why) => {
+                    ReadError::Malformed(why)
+                }
+            })
+            .and_then(|()| reading::read(&r.method, &r.path, &r.headers, r.body.as_deref()))
+        {
+            Ok(read) => read,
+            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
+            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
+        };
+        if read.method != r.method {
+            trace.note(|| format!("method override: decided as {}", read.method));
+        }
+        let target = match http::parse_target(&read.method, &read.path, &read.pairs) {
             Ok(parsed) => parsed,
             Err(HttpProblem::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
+            Err(HttpProblem::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
             Err(HttpProblem::NotRouted(why)) => return self.refuse(Code::EndpointUnknown, why, trace),
         };
-        let token = match (&r.token, http::find_token(&r.headers, query)) {
-            (Some(token), _) => Some(token.clone()),
-            (None, Ok(Some(secret))) => Some(TokenRef::Secret(secret)),
-            (None, Ok(None)) => None,
-            (None, Err(why)) => return self.refuse(Code::MalformedRequest, why, trace),
-        };
+        let token = r.token.clone().or_else(|| read.token.clone().map(TokenRef::Secret));
         let target = match target {
-            HttpTarget::Api { api_path } => self.api_target(&r.method, api_path),
+            HttpTarget::Api { api_path } => self.api_target(&read.method, api_path),
             HttpTarget::Git { project, push } => self.git_target(&project, push, Vec::new()),
-            HttpTarget::Graphql => return self.decide_graphql(r, token.as_ref(), query, trace),
+            HttpTarget::Graphql => return self.decide_graphql(&read, token.as_ref(), r.at, trace),
         };
         self.run(token.as_ref(), target, r.at, trace)
     }
 
     /// A GraphQL request is allowed only if every root field it executes is:
     /// each field is decided like an endpoint, and the first denial decides.
-    fn decide_graphql(&self, r: &HttpRequest, token: Option<&TokenRef>, query: &str, trace: &mut Trace) -> Decision {
-        let body: Cow<str> = match r.method.as_str() {
-            "POST" => match &r.body {
-                Some(body) => Cow::Borrowed(body),
-                None => {
-                    let why = "a GraphQL POST needs its JSON body".to_owned();
-                    return self.refuse(Code::MalformedRequest, why, trace);
-                }
-            },
-            _ => match graphql_body_from_query(query) {
-                Ok(body) => Cow::Owned(body),
-                Err(why) => return self.refuse(Code::MalformedRequest, why, trace),
-            },
+    /// The request GitLab executes is read by [`reading`] (query string merged
+    /// over the body) and handed to the GraphQL reader as one JSON document.
+    fn decide_graphql(&self, read: &Reading, token: Option<&TokenRef>, at: Timestamp, trace: &mut Trace) -> Decision {
+        let document = match read.graphql_document() {
+            Ok(document) => document,
+            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
+            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
         };
-        let fields = match graphql::root_fields(body.as_bytes()) {
+        let fields = match graphql::root_fields(&document) {
             Ok(fields) if fields.is_empty() => {
                 return self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace);
             }
             Ok(fields) => fields,
             Err(err) => return self.refuse(Code::MalformedRequest, format!("graphql: {err}"), trace),
         };
-        if r.method != "POST" && fields.iter().any(|f| f.kind == OperationKind::Mutation) {
+        if read.method != "POST" && fields.iter().any(|f| f.kind == OperationKind::Mutation) {
             let why = "GraphQL mutations must be sent with POST".to_owned();
             return self.refuse(Code::MalformedRequest, why, trace);
         }
@@ -187,7 +198,7 @@ impl Policy {
         });
         let mut combined: Option<Decision> = None;
         for field in &fields {
-            let decision = self.run(token, self.graphql_target(field), r.at, trace);
+            let decision = self.run(token, self.graphql_target(field), at, trace);
             if decision.effect == Effect::Deny {
                 return decision;
             }
@@ -336,7 +347,8 @@ impl Policy {
     fn api_target(&self, method: &str, api_path: &str) -> Result<Target, Refusal> {
         let routed = self
             .router
-            .route(method, api_path)
+            .route_grape(method, api_path)
+            .map_err(|why| Refusal(Code::AmbiguousRequest, why))?
             .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no endpoint {method} /api/v4{api_path}")))?;
         let endpoint = &self.catalog.endpoints[routed.endpoint];
         let ns = match (endpoint.boundary, routed.boundary_value) {
@@ -351,13 +363,9 @@ impl Policy {
         let writes = match routed.ref_value {
             Some((prefix, raw)) if self.deletes_ref(&required) => {
                 let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
-                vec![RefWrite {
-                    name: format!("{prefix}{name}"),
-                    create: Some(false),
-                    delete: true,
-                    force: false,
-                    by_push: false,
-                }]
+                let name = format!("{prefix}{name}");
+                crate::refname::check(&name).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false, merge: false }]
             }
             _ => Vec::new(),
         };
@@ -411,7 +419,24 @@ impl Policy {
         };
         let writes = match &r.ref_name {
             Some(name) if self.push_code.is_some_and(|p| required.contains(&p)) => {
-                vec![RefWrite { name: name.clone(), create: None, delete: false, force: r.force, by_push: true }]
+                vec![RefWrite {
+                    name: name.clone(),
+                    create: None,
+                    delete: false,
+                    force: r.force,
+                    by_push: true,
+                    merge: false,
+                }]
+            }
+            Some(name) if required.iter().any(|p| self.perm_name(*p) == "merge_merge_request") => {
+                vec![RefWrite {
+                    name: name.clone(),
+                    create: None,
+                    delete: false,
+                    force: false,
+                    by_push: false,
+                    merge: true,
+                }]
             }
             Some(name) if self.deletes_ref(&required) => {
                 let name = if name.starts_with("refs/")
@@ -421,10 +446,16 @@ impl Policy {
                 } else {
                     format!("refs/tags/{name}")
                 };
-                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false }]
+                vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false, merge: false }]
             }
             _ => Vec::new(),
         };
+        for write in &writes {
+            // A short name stands for a branch (or, for tag deletion, a tag).
+            let full =
+                if write.name.starts_with("refs/") { write.name.clone() } else { format!("refs/heads/{}", write.name) };
+            crate::refname::check(&full).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+        }
         Ok(Target {
             label: format!("permission {}", r.permission),
             required,
@@ -622,44 +653,32 @@ impl Policy {
             }
             _ => vec![(Boundary::Instance, grants.iter().filter(|g| matches!(g.access, Access::Instance)).collect())],
         };
-        // docs/decisions.md, step 3: one grant must both cover the target and hold every
-        // required permission; grants do not add up.
+        // Grants add up, as in GitLab's `permitted_for_boundary?`: the raw
+        // permissions of every grant that reaches the target are united before
+        // they are compared with what the target requires (as `inspect` does).
+        let mut united = crate::permset::PermSet::default();
         let mut covered_somewhere = false;
         for (boundary, reaching) in &levels {
             for (g, grant) in reaching.iter().enumerate() {
                 covered_somewhere = true;
-                if grant.raw.contains_all(&target.required) {
-                    trace.note(|| {
-                        format!(
-                            "token: grant {} covers it at the {} boundary with every required permission",
-                            g + 1,
-                            boundary.name()
-                        )
-                    });
-                    return Ok(*boundary);
-                }
+                united.union_with(&grant.raw);
+                trace.note(|| format!("token: grant {} reaches it at the {} boundary", g + 1, boundary.name()));
+            }
+            if !reaching.is_empty() && united.contains_all(&target.required) {
                 trace.note(|| {
-                    let missing: Vec<&str> = target
-                        .required
-                        .iter()
-                        .filter(|p| !grant.raw.contains(**p))
-                        .map(|p| self.perm_name(*p))
-                        .collect();
                     format!(
-                        "token: grant {} covers it at the {} boundary but lacks {}",
-                        g + 1,
-                        boundary.name(),
-                        missing.join(", ")
+                        "token: its grants together hold every required permission at the {} boundary",
+                        boundary.name()
                     )
                 });
+                return Ok(*boundary);
             }
         }
         if covered_somewhere {
-            let missing: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
-            Err(Refusal(
-                Code::TokenLacksPermission,
-                format!("no grant of the token holds all of {}", missing.join(", ")),
-            ))
+            let missing: Vec<&str> =
+                target.required.iter().filter(|p| !united.contains(**p)).map(|p| self.perm_name(*p)).collect();
+            trace.note(|| format!("token: its grants together lack {}", missing.join(", ")));
+            Err(Refusal(Code::TokenLacksPermission, format!("the token's grants lack {}", missing.join(", "))))
         } else {
             let place =
                 target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());
@@ -744,7 +763,8 @@ impl Policy {
             }
             let creating = write.create.unwrap_or(true) && !write.delete;
             if write.delete && !write.by_push {
-                if standing.push_level() < level::MAINTAINER {
+                // GitLab's delete services ask for an ability an administrator holds.
+                if standing.push_level() < level::MAINTAINER && !admin {
                     reasons.push(reason(
                         Code::TagProtected,
                         format!("deleting protected tag {tag} needs the maintainer role or the repository manage verb"),
@@ -777,8 +797,17 @@ impl Policy {
             });
             return reasons;
         }
-        if write.delete && !write.by_push {
-            if standing.push_level() < level::MAINTAINER {
+        if write.merge {
+            if !rules.iter().any(|r| may(r.merge)) {
+                let levels: Vec<&str> = rules.iter().map(|r| r.merge.name()).collect();
+                reasons.push(reason(
+                    Code::BranchProtected,
+                    format!("merging into protected branch {branch} needs merge level {}", levels.join(" or ")),
+                ));
+            }
+        } else if write.delete && !write.by_push {
+            // GitLab's delete services ask for an ability an administrator holds.
+            if standing.push_level() < level::MAINTAINER && !admin {
                 reasons.push(reason(
                     Code::BranchProtected,
                     format!(
@@ -813,42 +842,8 @@ impl Policy {
     }
 }
 
-/// A GraphQL GET request's document, variables and operation name (from the
-/// query string) as the JSON body a POST would carry.
-fn graphql_body_from_query(query: &str) -> Result<String, String> {
-    // Browsers and HTTP clients form-encode the query string: `+` is a space.
-    let query = query.replace('+', "%20");
-    let param = |name: &str| http::query_param(&query, name).transpose();
-    let document = param("query")?.ok_or_else(|| "a GraphQL GET needs a query parameter".to_owned())?;
-    let mut body = serde_json::Map::new();
-    body.insert("query".into(), serde_json::Value::String(document));
-    if let Some(variables) = param("variables")? {
-        body.insert("variables".into(), serde_json::Value::String(variables));
-    }
-    if let Some(name) = param("operationName")? {
-        body.insert("operationName".into(), serde_json::Value::String(name));
-    }
-    Ok(serde_json::Value::Object(body).to_string())
-}
-
 fn reason(code: Code, detail: String) -> Reason {
     Reason { code: code.as_str().to_owned(), detail }
-}
-
-/// The path with any `private_token` value hidden, for traces.
-fn redact_query(path: &str) -> String {
-    match path.split_once('?') {
-        None => path.to_owned(),
-        Some((p, query)) => {
-            let parts: Vec<String> = query
-                .split('&')
-                .map(|kv| {
-                    if kv.starts_with("private_token=") { "private_token=[redacted]".to_owned() } else { kv.to_owned() }
-                })
-                .collect();
-            format!("{p}?{}", parts.join("&"))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -866,20 +861,6 @@ mod tests {
         assert!(glob_match("a*b*c", "aXXbYYc"));
         assert!(!glob_match("a*b*c", "aXXcYYb"));
         assert!(glob_match("*", "anything"));
-    }
-
-    #[test]
-    fn secrets_in_the_query_are_redacted_in_traces() {
-        assert_eq!(redact_query("/api/v4/user?private_token=glpat-x&a=1"), "/api/v4/user?private_token=[redacted]&a=1");
-    }
-
-    #[test]
-    fn a_graphql_get_query_string_becomes_the_post_body() {
-        let body = graphql_body_from_query("query=query+%7B+currentUser+%7B+id+%7D+%7D&operationName=Me").unwrap();
-        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body["query"], "query { currentUser { id } }");
-        assert_eq!(body["operationName"], "Me");
-        assert!(graphql_body_from_query("operationName=Me").unwrap_err().contains("needs a query parameter"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! otherwise: anything odd is refused here, before routing, so that no spelling
 //! of a path can reach a different resource than it appears to name.
 
+use crate::params::{self, Pair, ReadError};
+
 /// Longest request target accepted, in bytes.
 pub const MAX_PATH_LEN: usize = 4096;
 
@@ -23,6 +25,8 @@ pub enum HttpTarget<'a> {
 pub enum HttpProblem {
     /// The request is malformed or hostile.
     Malformed(String),
+    /// GitLab's reading of the request depends on its version or is not certain.
+    Ambiguous(String),
     /// Well-formed, but not an API or Git route this engine knows.
     NotRouted(String),
 }
@@ -82,43 +86,48 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Splits the target into path and query, checks the path, and says what it
-/// asks for.
 /// Where GitLab serves GraphQL.
 pub const GRAPHQL_PATH: &str = "/api/graphql";
 
-pub fn parse_target<'a>(method: &str, target: &'a str) -> Result<(HttpTarget<'a>, &'a str), HttpProblem> {
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(HttpProblem::Malformed(format!("method {method:?} is not an upper-case HTTP method")));
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+/// Checks a path (without its query, escapes of literal characters already
+/// decoded by [`crate::reading`]) and says what it asks for.
+pub fn parse_target<'a>(method: &str, path: &'a str, query: &[Pair]) -> Result<HttpTarget<'a>, HttpProblem> {
+    check_method(method)?;
     check_path(path).map_err(HttpProblem::Malformed)?;
-    if query.chars().any(|c| !c.is_ascii_graphic()) {
-        return Err(HttpProblem::Malformed("query contains a control or non-ASCII character".into()));
-    }
     if let Some(api_path) = path.strip_prefix("/api/v4")
         && api_path.starts_with('/')
     {
-        return Ok((HttpTarget::Api { api_path }, query));
+        return Ok(HttpTarget::Api { api_path });
     }
     if path == GRAPHQL_PATH && matches!(method, "POST" | "GET" | "HEAD") {
-        return Ok((HttpTarget::Graphql, query));
+        return Ok(HttpTarget::Graphql);
     }
     if let Some(git) = git_target(method, path, query) {
-        return Ok((git?, query));
+        return git;
     }
     Err(HttpProblem::NotRouted(format!("{method} {path} is not a known API or Git route")))
 }
 
+/// An HTTP method is upper-case ASCII letters.
+pub fn check_method(method: &str) -> Result<(), HttpProblem> {
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(HttpProblem::Malformed(format!("method {method:?} is not an upper-case HTTP method")));
+    }
+    Ok(())
+}
+
 /// Git smart HTTP: `/<project>.git/info/refs?service=…`, `/<project>.git/git-upload-pack`,
-/// `/<project>.git/git-receive-pack`.
-fn git_target<'a>(method: &str, path: &str, query: &str) -> Option<Result<HttpTarget<'a>, HttpProblem>> {
+/// `/<project>.git/git-receive-pack`. A duplicated `service` is refused.
+fn git_target<'a>(method: &str, path: &str, query: &[Pair]) -> Option<Result<HttpTarget<'a>, HttpProblem>> {
     let (project, tail) = path.split_once(".git/")?;
     let push = match (method, tail) {
-        ("GET", "info/refs") => match query_param(query, "service")?.as_deref() {
-            Ok("git-upload-pack") => false,
-            Ok("git-receive-pack") => true,
-            _ => return Some(Err(HttpProblem::Malformed("unknown Git service".into()))),
+        ("GET", "info/refs") => match git_service(query) {
+            Ok(Some("git-upload-pack")) => false,
+            Ok(Some("git-receive-pack")) => true,
+            Ok(_) => return Some(Err(HttpProblem::Malformed("unknown Git service".into()))),
+            Err(ReadError::Ambiguous(why) | ReadError::Malformed(why)) => {
+                return Some(Err(HttpProblem::Ambiguous(why)));
+            }
         },
         ("POST", "git-upload-pack") => false,
         ("POST", "git-receive-pack") => true,
@@ -128,48 +137,17 @@ fn git_target<'a>(method: &str, path: &str, query: &str) -> Option<Result<HttpTa
     Some(project.map(|project| HttpTarget::Git { project, push }))
 }
 
-/// The decoded value of a query parameter, if present.
-pub fn query_param(query: &str, name: &str) -> Option<Result<String, String>> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| percent_decode(value))
-}
-
-/// Finds the token in the headers or the query. Two different tokens in one
-/// request are refused: which one a forge would use is not certain.
-pub fn find_token(headers: &[(String, String)], query: &str) -> Result<Option<String>, String> {
-    let mut found: Vec<String> = Vec::new();
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("private-token") {
-            found.push(value.trim().to_owned());
-        } else if name.eq_ignore_ascii_case("authorization") {
-            let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
-            if scheme.eq_ignore_ascii_case("bearer") {
-                found.push(credentials.trim().to_owned());
-            } else if scheme.eq_ignore_ascii_case("basic") {
-                let decoded = base64_decode(credentials.trim()).ok_or("the Basic credentials are not valid base64")?;
-                let text = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8")?;
-                let (_, password) = text.split_once(':').ok_or("the Basic credentials have no password")?;
-                found.push(password.to_owned());
-            }
-        }
+/// The `service` parameter of `info/refs`; given twice, even with one value,
+/// it is refused (Git's own clients never send it twice).
+fn git_service(query: &[Pair]) -> Result<Option<&str>, ReadError> {
+    if params::named(query, "service", "the query string")?.len() > 1 {
+        return Err(ReadError::Ambiguous("the query string gives service more than once".into()));
     }
-    if let Some(value) = query_param(query, "private_token") {
-        found.push(value?);
-    }
-    found.retain(|t| !t.is_empty());
-    found.dedup();
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(found.pop()),
-        _ => Err("the request carries two different tokens".into()),
-    }
+    params::single(query, "service", "the query string")
 }
 
 /// Standard base64 (with or without padding).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
@@ -203,21 +181,6 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn h(name: &str, value: &str) -> (String, String) {
-        (name.into(), value.into())
-    }
-
-    #[test]
-    fn tokens_are_found_in_every_documented_place() {
-        assert_eq!(find_token(&[h("PRIVATE-TOKEN", "glpat-a")], ""), Ok(Some("glpat-a".into())));
-        assert_eq!(find_token(&[h("authorization", "Bearer glpat-b")], ""), Ok(Some("glpat-b".into())));
-        // "oauth2:glpat-c" in base64, as `git` sends it.
-        assert_eq!(find_token(&[h("Authorization", "Basic b2F1dGgyOmdscGF0LWM=")], ""), Ok(Some("glpat-c".into())));
-        assert_eq!(find_token(&[], "per_page=2&private_token=glpat-d"), Ok(Some("glpat-d".into())));
-        assert_eq!(find_token(&[], "per_page=2"), Ok(None));
-        assert!(find_token(&[h("PRIVATE-TOKEN", "a")], "private_token=b").is_err());
-    }
-
     #[test]
     fn hostile_paths_are_malformed() {
         for path in [
@@ -232,25 +195,39 @@ mod tests {
             "/api/v4/projects/a b",
             "api/v4/projects",
         ] {
-            assert!(matches!(parse_target("GET", path), Err(HttpProblem::Malformed(_))), "{path}");
+            assert!(matches!(parse_target("GET", path, &[]), Err(HttpProblem::Malformed(_))), "{path}");
         }
         let long = format!("/api/v4/{}", "a".repeat(MAX_PATH_LEN));
-        assert!(matches!(parse_target("GET", &long), Err(HttpProblem::Malformed(_))));
-        assert!(matches!(parse_target("get", "/api/v4/user"), Err(HttpProblem::Malformed(_))));
-        assert!(matches!(parse_target("GET", "/API/V4/user"), Err(HttpProblem::NotRouted(_))));
+        assert!(matches!(parse_target("GET", &long, &[]), Err(HttpProblem::Malformed(_))));
+        assert!(matches!(parse_target("get", "/api/v4/user", &[]), Err(HttpProblem::Malformed(_))));
+        assert!(matches!(parse_target("GET", "/API/V4/user", &[]), Err(HttpProblem::NotRouted(_))));
+    }
+
+    fn query(text: &str) -> Vec<Pair> {
+        params::parse_pairs(text, "the query string").unwrap()
     }
 
     #[test]
     fn api_and_git_targets() {
-        assert_eq!(parse_target("GET", "/api/v4/user?x=1"), Ok((HttpTarget::Api { api_path: "/user" }, "x=1")));
+        assert_eq!(parse_target("GET", "/api/v4/user", &[]), Ok(HttpTarget::Api { api_path: "/user" }));
         assert_eq!(
-            parse_target("GET", "/acme/api.git/info/refs?service=git-receive-pack").unwrap().0,
-            HttpTarget::Git { project: "acme/api".into(), push: true }
+            parse_target("GET", "/acme/api.git/info/refs", &query("service=git-receive-pack")),
+            Ok(HttpTarget::Git { project: "acme/api".into(), push: true })
         );
         assert_eq!(
-            parse_target("POST", "/acme/api.git/git-upload-pack").unwrap().0,
-            HttpTarget::Git { project: "acme/api".into(), push: false }
+            parse_target("POST", "/acme/api.git/git-upload-pack", &[]),
+            Ok(HttpTarget::Git { project: "acme/api".into(), push: false })
         );
+    }
+
+    #[test]
+    fn git_smart_http_refuses_a_duplicated_service_parameter() {
+        for text in
+            ["service=git-upload-pack&service=git-receive-pack", "service=git-upload-pack&service=git-upload-pack"]
+        {
+            let hit = parse_target("GET", "/acme/api.git/info/refs", &query(text));
+            assert!(matches!(hit, Err(HttpProblem::Ambiguous(_))), "{text}");
+        }
     }
 
     #[test]

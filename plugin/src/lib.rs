@@ -15,9 +15,13 @@ mod eval;
 pub mod graphql;
 pub mod http;
 mod inspect;
+pub mod params;
 mod permset;
 mod policy;
+pub mod reading;
+mod refname;
 mod router;
+mod strict_json;
 pub mod world;
 
 #[cfg(target_arch = "wasm32")]

@@ -544,10 +544,7 @@ impl Policy {
     /// What a user holds in a namespace at a time.
     pub fn standing(&self, user: usize, ns: usize, at: Timestamp) -> Standing<'_> {
         let u = &self.users[user];
-        let mut standing = Standing { level: 0, abilities: Vec::new(), crud: Vec::new() };
-        if u.admin {
-            standing.level = finegrain_catalog::level::ADMIN;
-        }
+        let mut standing = Standing { level: 0, member_level: 0, abilities: Vec::new(), crud: Vec::new() };
         if self.namespaces[ns].personal_owner == Some(user) {
             standing.level = standing.level.max(finegrain_catalog::level::OWNER);
         }
@@ -564,6 +561,10 @@ impl Policy {
                     standing.crud.extend(role.crud.iter().map(|(res, verb)| (res.as_str(), *verb)));
                 }
             }
+        }
+        standing.member_level = standing.level;
+        if u.admin {
+            standing.level = standing.level.max(finegrain_catalog::level::ADMIN);
         }
         standing
     }
@@ -637,16 +638,22 @@ impl Policy {
 
 /// A user's role, abilities and CRUD verbs in one namespace.
 pub struct Standing<'a> {
+    /// The highest level held, administration included.
     pub level: u8,
+    /// The highest level held as a member (or personal owner): what protected
+    /// ref levels compare, since an administrator is not a project member.
+    pub member_level: u8,
     pub abilities: Vec<usize>,
     pub crud: Vec<(&'a str, CrudVerb)>,
 }
 
 impl Standing<'_> {
-    /// The level that counts against a protected ref's push setting: a CRUD
+    /// The level that counts against a protected ref's push and merge
+    /// settings: the membership level, as GitLab compares it (an instance
+    /// administrator passes only a level that names administrators); a CRUD
     /// `manage` on the repository pushes like a maintainer.
     pub fn push_level(&self) -> u8 {
         let manages = self.crud.iter().any(|(res, verb)| *res == "repository" && *verb == CrudVerb::Manage);
-        if manages { self.level.max(finegrain_catalog::level::MAINTAINER) } else { self.level }
+        if manages { self.member_level.max(finegrain_catalog::level::MAINTAINER) } else { self.member_level }
     }
 }

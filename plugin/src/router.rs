@@ -123,17 +123,110 @@ impl Tail {
     }
 }
 
-/// The router over a catalog's endpoints.
-pub struct Router {
+/// A set of routing trees: for every endpoint, or for the endpoints of one
+/// method.
+#[derive(Default)]
+struct Trees {
     exact: matchit::Router<usize>,
     exact_routes: Vec<Methods>,
+    exact_keys: HashMap<String, usize>,
     tail: matchit::Router<usize>,
     tail_routes: Vec<Vec<Tail>>,
+    tail_keys: HashMap<String, usize>,
+}
+
+/// What a lookup in a set of trees found.
+enum Lookup<'t, 'p> {
+    Found(usize, matchit::Params<'t, 'p>),
+    /// A route matched the path but has no endpoint for the method: a route of
+    /// other methods may hide one of this method.
+    Hidden,
+    Missing,
+}
+
+/// Why a template could not be added.
+enum AddError {
+    /// `matchit` refused it (the message says why).
+    Tree(String),
+    /// This endpoint matches exactly the requests of that one.
+    Shadows(usize),
+}
+
+impl Trees {
+    /// Adds an endpoint's template.
+    fn add(&mut self, index: usize, method: &str, segments: &[&str], label: &str) -> Result<(), AddError> {
+        match segments.iter().position(|s| s.starts_with('*')) {
+            None => {
+                let key = route_key(segments);
+                let route = intern(&mut self.exact, &mut self.exact_routes, &mut self.exact_keys, key, label)
+                    .map_err(AddError::Tree)?;
+                self.exact_routes[route].add(method, index).map_err(AddError::Shadows)
+            }
+            Some(star) => {
+                let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
+                let route = intern(&mut self.tail, &mut self.tail_routes, &mut self.tail_keys, key, label)
+                    .map_err(AddError::Tree)?;
+                let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
+                let tails = &mut self.tail_routes[route];
+                let i = tails.iter().position(|t| t.pattern == pattern).unwrap_or_else(|| {
+                    tails.push(Tail { pattern, methods: Methods::default() });
+                    tails.len() - 1
+                });
+                tails[i].methods.add(method, index).map_err(AddError::Shadows)
+            }
+        }
+    }
+
+    /// Sorts tails most specific first, once every template is in.
+    fn finish(mut self) -> Trees {
+        for tails in &mut self.tail_routes {
+            tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
+        }
+        self
+    }
+
+    /// The endpoint of `method` for a path in these trees.
+    fn route<'t, 'p>(&'t self, method: &str, path: &'p str) -> Lookup<'t, 'p> {
+        if let Ok(matched) = self.exact.at(path) {
+            return match self.exact_routes[*matched.value].find(method) {
+                Some(endpoint) => Lookup::Found(endpoint, matched.params),
+                None => Lookup::Hidden,
+            };
+        }
+        let Ok(matched) = self.tail.at(path) else { return Lookup::Missing };
+        let Some(rest) = matched.params.get(TAIL_KEY) else { return Lookup::Missing };
+        let rest: Vec<&str> = rest.split('/').collect();
+        let endpoint = self.tail_routes[*matched.value]
+            .iter()
+            .filter(|tail| tail.matches(&rest))
+            .find_map(|tail| tail.methods.find(method));
+        match endpoint {
+            Some(endpoint) => Lookup::Found(endpoint, matched.params),
+            None => Lookup::Hidden,
+        }
+    }
+}
+
+/// The router over a catalog's endpoints.
+///
+/// Grape routes by method first: a literal route of one method
+/// (`PUT …/integrations/asana`) does not hide a parameter route of another
+/// (`GET …/integrations/:slug`). One set of trees over every endpoint answers
+/// most lookups; when a route of other methods hides the one asked for, the
+/// trees of that method alone answer. Those are built on first use, so that
+/// loading a policy costs one set of trees.
+pub struct Router {
+    all: Trees,
+    /// Each endpoint's method and template, for the per-method trees.
+    templates: Vec<(String, String)>,
+    by_method: HashMap<String, std::sync::OnceLock<Trees>>,
     /// For each endpoint, the route key of its boundary parameter.
     boundary_keys: Vec<Option<String>>,
     /// For each endpoint, the route key of a `:branch` or `:tag_name` parameter
     /// and the ref prefix it stands for.
     ref_keys: Vec<Option<(String, &'static str)>>,
+    /// For each endpoint, whether its template ends in a literal segment.
+    ends_in_literal: Vec<bool>,
 }
 
 /// Path parameters that name a ref, and the ref prefix each stands for.
@@ -149,6 +242,17 @@ pub struct Routed<'p> {
     pub boundary_value: Option<&'p str>,
     /// `(ref prefix, raw value)`, e.g. `("refs/heads/", "main")`.
     pub ref_value: Option<(&'static str, &'p str)>,
+}
+
+/// The format suffixes Grape strips from the last segment (its built-in
+/// content types).
+pub const GRAPE_FORMATS: [&str; 6] = ["json", "jsonapi", "xml", "txt", "binary", "serializable_hash"];
+
+/// The path without a Grape format suffix on its last segment, if it has one.
+fn strip_format(path: &str) -> Option<&str> {
+    let (stem, ext) = path.rsplit_once('.')?;
+    let stem_ok = !stem.ends_with('/') && !ext.contains('/');
+    (stem_ok && GRAPE_FORMATS.contains(&ext)).then_some(stem)
 }
 
 /// The position of the parameter called `name` in a template.
@@ -192,16 +296,15 @@ fn intern<T: Default>(
 impl Router {
     /// Builds the router; fails when two templates collide or shadow each other.
     pub fn new(endpoints: &[Endpoint]) -> Result<Router, String> {
+        let mut all = Trees::default();
         let mut router = Router {
-            exact: matchit::Router::new(),
-            exact_routes: Vec::new(),
-            tail: matchit::Router::new(),
-            tail_routes: Vec::new(),
+            all: Trees::default(),
+            templates: Vec::with_capacity(endpoints.len()),
+            by_method: HashMap::new(),
             boundary_keys: Vec::with_capacity(endpoints.len()),
             ref_keys: Vec::with_capacity(endpoints.len()),
+            ends_in_literal: Vec::with_capacity(endpoints.len()),
         };
-        let mut exact_keys: HashMap<String, usize> = HashMap::new();
-        let mut tail_keys: HashMap<String, usize> = HashMap::new();
         for (index, endpoint) in endpoints.iter().enumerate() {
             let label = format!("{} {}", endpoint.method, endpoint.path);
             let segments: Vec<&str> = endpoint.path.split('/').collect();
@@ -215,6 +318,8 @@ impl Router {
                 None => None,
             };
             router.boundary_keys.push(boundary_key);
+            let last = segments.last().copied().unwrap_or("");
+            router.ends_in_literal.push(!last.starts_with('*') && segment_param(last).is_none());
             router
                 .ref_keys
                 .push(REF_PARAMS.iter().find_map(|(name, prefix)| Some((format!("s{}", position(name)?), *prefix))));
@@ -224,47 +329,70 @@ impl Router {
                     endpoints[other].method, endpoints[other].path
                 )
             };
-            match star {
-                None => {
-                    let key = route_key(&segments);
-                    let route = intern(&mut router.exact, &mut router.exact_routes, &mut exact_keys, key, &label)?;
-                    router.exact_routes[route].add(&endpoint.method, index).map_err(shadowed)?;
-                }
-                Some(star) => {
-                    let key = format!("{}/{{*{TAIL_KEY}}}", route_key(&segments[..star]));
-                    let route = intern(&mut router.tail, &mut router.tail_routes, &mut tail_keys, key, &label)?;
-                    let pattern: Vec<Seg> = segments[star..].iter().map(|s| Seg::parse(s)).collect();
-                    let tails = &mut router.tail_routes[route];
-                    let position = tails.iter().position(|t| t.pattern == pattern);
-                    let i = position.unwrap_or_else(|| {
-                        tails.push(Tail { pattern, methods: Methods::default() });
-                        tails.len() - 1
-                    });
-                    tails[i].methods.add(&endpoint.method, index).map_err(shadowed)?;
-                }
-            }
+            all.add(index, &endpoint.method, &segments, &label).map_err(|e| match e {
+                AddError::Tree(why) => why,
+                AddError::Shadows(other) => shadowed(other),
+            })?;
+            router.templates.push((endpoint.method.clone(), endpoint.path.clone()));
+            router.by_method.entry(endpoint.method.clone()).or_default();
         }
-        for tails in &mut router.tail_routes {
-            tails.sort_by_key(|t| std::cmp::Reverse(t.specificity()));
-        }
+        router.all = all.finish();
         Ok(router)
     }
 
     /// Finds the endpoint for a method and an API path (after `/api/v4`, still
     /// percent-encoded). HEAD falls back to GET.
     pub fn route<'p>(&self, method: &str, path: &'p str) -> Option<Routed<'p>> {
-        if let Ok(matched) = self.exact.at(path)
-            && let Some(endpoint) = self.exact_routes[*matched.value].find(method)
-        {
-            return Some(self.routed(endpoint, &matched.params));
+        match self.all.route(method, path) {
+            Lookup::Found(endpoint, params) => return Some(self.routed(endpoint, &params)),
+            Lookup::Missing => return None,
+            Lookup::Hidden => {}
         }
-        let matched = self.tail.at(path).ok()?;
-        let rest: Vec<&str> = matched.params.get(TAIL_KEY)?.split('/').collect();
-        let endpoint = self.tail_routes[*matched.value]
-            .iter()
-            .filter(|tail| tail.matches(&rest))
-            .find_map(|tail| tail.methods.find(method))?;
-        Some(self.routed(endpoint, &matched.params))
+        // HEAD is served by GET routes when it has none of its own.
+        let methods: &[&str] = if method == "HEAD" { &["HEAD", "GET"] } else { &[method] };
+        methods.iter().find_map(|m| match self.method_trees(m)?.route(method, path) {
+            Lookup::Found(endpoint, params) => Some(self.routed(endpoint, &params)),
+            _ => None,
+        })
+    }
+
+    /// The trees of one method's endpoints, built on first use. They cannot
+    /// fail to build: they hold a subset of the templates `all` holds.
+    fn method_trees(&self, method: &str) -> Option<&Trees> {
+        let cell = self.by_method.get(method)?;
+        Some(cell.get_or_init(|| {
+            let mut trees = Trees::default();
+            for (index, (m, path)) in self.templates.iter().enumerate().filter(|(_, (m, _))| m == method) {
+                let segments: Vec<&str> = path.split('/').collect();
+                // A subset of templates that built together builds again.
+                let _ = trees.add(index, m, &segments, path);
+            }
+            trees.finish()
+        }))
+    }
+
+    /// Routes as Grape does with its format suffix: `…/promote.json` also
+    /// matches `…/promote` with format `json`. When the path with and without
+    /// a format suffix reach different endpoints (or the same endpoint with
+    /// different boundary or ref values), which one GitLab runs depends on
+    /// parameter requirements the catalog does not hold: that is refused.
+    pub fn route_grape<'p>(&self, method: &str, path: &'p str) -> Result<Option<Routed<'p>>, String> {
+        let full = self.route(method, path);
+        let Some(stem) = strip_format(path) else { return Ok(full) };
+        match (full, self.route(method, stem)) {
+            // `labels/promote.json`: the literal route, as GitLab defines literal routes first.
+            (Some(a), Some(b)) if a.endpoint != b.endpoint && self.ends_in_literal[b.endpoint] => Ok(Some(b)),
+            (Some(a), Some(b))
+                if a.endpoint != b.endpoint || a.boundary_value != b.boundary_value || a.ref_value != b.ref_value =>
+            {
+                Err(format!(
+                    "{method} /api/v4{path} is read differently with and without its format suffix, and which \
+                     reading Grape uses depends on parameter requirements the catalog does not hold"
+                ))
+            }
+            (Some(a), _) => Ok(Some(a)),
+            (None, b) => Ok(b),
+        }
     }
 
     fn routed<'p>(&self, endpoint: usize, params: &matchit::Params<'_, 'p>) -> Routed<'p> {
@@ -348,6 +476,42 @@ mod tests {
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.info"), Some(1));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/list"), Some(2));
         assert_eq!(at("/projects/7/go/example.com/mod/@v/v1.0.0.zip"), None);
+    }
+
+    #[test]
+    fn a_literal_route_of_one_method_does_not_hide_a_parameter_route_of_another() {
+        let router = Router::new(&[
+            endpoint("PUT", "/projects/:id/integrations/asana", Some("id")),
+            endpoint("GET", "/projects/:id/integrations/:slug", Some("id")),
+            endpoint("DELETE", "/projects/:id/integrations/:slug", Some("id")),
+        ])
+        .unwrap();
+        let at = |m: &str| router.route(m, "/projects/7/integrations/asana").map(|r| r.endpoint);
+        assert_eq!(
+            (at("PUT"), at("GET"), at("DELETE"), at("HEAD"), at("POST")),
+            (Some(0), Some(1), Some(2), Some(1), None)
+        );
+    }
+
+    #[test]
+    fn grape_strips_a_format_suffix_from_the_last_segment() {
+        let router = Router::new(&[
+            endpoint("PUT", "/projects/:id/labels/promote", Some("id")),
+            endpoint("PUT", "/projects/:id/labels/:name", Some("id")),
+            endpoint("GET", "/projects/:id/repository/files/:file_path", Some("id")),
+        ])
+        .unwrap();
+        let at = |m: &str, p: &'static str| router.route_grape(m, p).map(|r| r.map(|r| r.endpoint));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.json"), Ok(Some(0)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.xml"), Ok(Some(0)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote"), Ok(Some(0)));
+        // Same endpoint, different label names: the name is not a boundary or ref.
+        assert_eq!(at("PUT", "/projects/7/labels/bug.json"), Ok(Some(1)));
+        // `7.json` or `7`: which project depends on the id's requirements.
+        assert!(at("PUT", "/projects/7.json/labels/bug").is_ok());
+        assert!(router.route_grape("GET", "/projects/7/repository/files/a.json").is_ok());
+        assert_eq!(at("GET", "/projects/7/repository/files/package.json"), Ok(Some(2)));
+        assert_eq!(at("PUT", "/projects/7/labels/promote.pdf"), Ok(Some(1)));
     }
 
     #[test]
