@@ -14,19 +14,29 @@
 //!   `variables` may also be a JSON string holding an object, as GitLab accepts;
 //! - the operation is chosen by `operationName`, which is required when the document
 //!   holds several operations;
-//! - fragment spreads and inline fragments at the root are expanded, recursively, with
-//!   cycle detection and a nesting limit;
+//! - fragment spreads and inline fragments are expanded, at the root and below,
+//!   recursively, with cycle detection and a nesting limit (a type condition is
+//!   not used: the fields are read as fields of the enclosing type);
 //! - `@include` / `@skip` are ignored: a field that might be skipped is still returned;
 //! - arguments are resolved against the variables (and the operation's declared
 //!   defaults) and flattened to dotted keys, so `createIssue(input: $input)` with
 //!   `{"input": {"projectPath": "a/b"}}` answers `input.projectPath` = `a/b`;
-//! - identical fields (same name, alias and arguments) are returned once;
+//! - identical fields (same name, alias and arguments) are returned once, with
+//!   their selections put together;
 //! - anything ambiguous (an argument given twice, two fragments of one name, an
 //!   argument path reachable two ways) is an error, never a guess.
 //!
-//! Limits, as a defence against hostile input; every violation is an error:
-//! [`MAX_BODY_BYTES`], [`MAX_QUERY_BYTES`], [`MAX_ROOT_FIELDS`],
-//! [`MAX_FRAGMENT_DEPTH`], [`MAX_PARSER_DEPTH`] and [`MAX_ROOT_SELECTIONS`].
+//! Below the root, the selection tree is kept (field names and which fields have
+//! a selection set of their own), so that the engine can authorize every field
+//! that returns an object, not only the root ones.
+//!
+//! Limits, as a defence against hostile input, all checked while reading and
+//! before any field is decided; every violation is an error: [`MAX_BODY_BYTES`],
+//! [`MAX_QUERY_BYTES`], [`MAX_BATCH_ENTRIES`], [`MAX_ROOT_FIELDS`],
+//! [`MAX_FRAGMENT_DEPTH`], [`MAX_PARSER_DEPTH`], [`MAX_FIELD_DEPTH`],
+//! [`MAX_SELECTIONS`], [`MAX_ALIASES`], [`MAX_VARIABLE_VALUES`] and
+//! [`MAX_ARGUMENT_VALUES`]. The work of one request is linear in these bounds: a
+//! variable is counted once when read and once per use, never copied unboundedly.
 //!
 //! **Parser.** `apollo-parser` (0.8), chosen over `graphql-parser` and
 //! `async-graphql-parser` because: it is maintained by Apollo for their router, which
@@ -51,16 +61,31 @@ use serde_json::{Map, Value as Json};
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The largest GraphQL document (`query`) accepted, in bytes (64 KiB).
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+/// The most entries a batch (a JSON array of requests) may hold; GitLab's own
+/// web client batches at most 10 queries per request.
+pub const MAX_BATCH_ENTRIES: usize = 10;
 /// The most root fields a request may select, summed over a batch.
 pub const MAX_ROOT_FIELDS: usize = 100;
-/// How deeply fragments may nest inside one another at the root of an operation.
+/// How deeply fragments may nest inside one another.
 pub const MAX_FRAGMENT_DEPTH: usize = 16;
 /// How deeply selection sets, values and types may nest in a document (the
-/// parser's recursion limit; GitLab itself refuses queries deeper than 20).
+/// parser's recursion limit).
 pub const MAX_PARSER_DEPTH: usize = 64;
-/// How many root-level selections (fields, spreads, inline fragments) the
-/// expansion of one operation may visit; bounds the work a fragment fan-out can cause.
-pub const MAX_ROOT_SELECTIONS: usize = 1000;
+/// How deeply fields may nest below the root (GitLab refuses queries deeper
+/// than 20 from signed-in users).
+pub const MAX_FIELD_DEPTH: usize = 20;
+/// How many selections (fields, spreads, inline fragments, at any depth, each
+/// fragment counted every time it is spread) a request may expand to, summed
+/// over a batch; bounds the work a fragment fan-out can cause.
+pub const MAX_SELECTIONS: usize = 1000;
+/// How many aliases a request may use, summed over a batch.
+pub const MAX_ALIASES: usize = 100;
+/// How many values (strings, numbers, booleans, nulls, list and object members)
+/// the variables of a request may hold, summed over a batch.
+pub const MAX_VARIABLE_VALUES: usize = 1000;
+/// How many argument values the root fields of a request may resolve to,
+/// summed over a batch: a variable used by many fields is counted each time.
+pub const MAX_ARGUMENT_VALUES: usize = 1000;
 
 /// The kind of operation a root field belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,6 +127,21 @@ pub struct RootField {
     pub alias: Option<String>,
     /// String-valued arguments by dotted path (`input.projectPath`).
     arguments: BTreeMap<String, String>,
+    /// The fields selected below it (empty for a field without a selection set).
+    pub selections: Vec<SubField>,
+}
+
+/// A field selected below the root, with the fields selected below it in turn.
+/// Arguments are not kept: which namespace a nested field reaches is a property
+/// of the field (catalog data), not of its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubField {
+    /// The field's name in the schema, never the alias.
+    pub name: String,
+    /// Whether it has a selection set, hence returns an object (or a list of them).
+    pub object: bool,
+    /// The fields selected below it, after fragment expansion.
+    pub selections: Vec<SubField>,
 }
 
 impl RootField {
@@ -201,8 +241,21 @@ pub enum GraphqlError {
     FragmentCycle(String),
     /// Fragments nest deeper than [`MAX_FRAGMENT_DEPTH`].
     FragmentTooDeep,
-    /// Expanding the operation's root visits more than [`MAX_ROOT_SELECTIONS`] selections.
+    /// The request expands to more than [`MAX_SELECTIONS`] selections.
     TooManySelections,
+    /// The batch holds more than [`MAX_BATCH_ENTRIES`] entries.
+    TooManyBatchEntries {
+        /// How many entries it holds.
+        count: usize,
+    },
+    /// Fields nest deeper than [`MAX_FIELD_DEPTH`] below the root.
+    FieldsTooDeep,
+    /// The request uses more than [`MAX_ALIASES`] aliases.
+    TooManyAliases,
+    /// The variables hold more than [`MAX_VARIABLE_VALUES`] values.
+    TooManyVariableValues,
+    /// The root fields' arguments resolve to more than [`MAX_ARGUMENT_VALUES`] values.
+    TooManyArgumentValues,
     /// The request selects more than [`MAX_ROOT_FIELDS`] distinct root fields.
     TooManyFields,
     /// A root field's argument uses a variable the operation does not declare.
@@ -269,8 +322,15 @@ impl fmt::Display for GraphqlError {
             UndefinedFragment(name) => write!(f, "fragment {} is not defined", Quoted(name)),
             FragmentCycle(name) => write!(f, "fragment cycle through {}", Quoted(name)),
             FragmentTooDeep => write!(f, "fragments nest deeper than {MAX_FRAGMENT_DEPTH} levels"),
-            TooManySelections => {
-                write!(f, "operation expands to more than {MAX_ROOT_SELECTIONS} selections at its root")
+            TooManySelections => write!(f, "request expands to more than {MAX_SELECTIONS} selections"),
+            TooManyBatchEntries { count } => {
+                write!(f, "batch holds {count} requests, more than {MAX_BATCH_ENTRIES}")
+            }
+            FieldsTooDeep => write!(f, "fields nest deeper than {MAX_FIELD_DEPTH} levels"),
+            TooManyAliases => write!(f, "request uses more than {MAX_ALIASES} aliases"),
+            TooManyVariableValues => write!(f, "variables hold more than {MAX_VARIABLE_VALUES} values"),
+            TooManyArgumentValues => {
+                write!(f, "root field arguments resolve to more than {MAX_ARGUMENT_VALUES} values")
             }
             TooManyFields => write!(f, "request selects more than {MAX_ROOT_FIELDS} root fields"),
             UndeclaredVariable(name) => {
@@ -302,19 +362,47 @@ pub fn root_fields(body: &[u8]) -> Result<Vec<RootField>, GraphqlError> {
     }
     let json: Json = serde_json::from_slice(body).map_err(|e| GraphqlError::InvalidJson(e.to_string()))?;
     let mut out = Vec::new();
+    let mut budget = Budget::default();
     match &json {
         Json::Array(entries) => {
             if entries.is_empty() {
                 return Err(GraphqlError::EmptyBatch);
             }
+            if entries.len() > MAX_BATCH_ENTRIES {
+                return Err(GraphqlError::TooManyBatchEntries { count: entries.len() });
+            }
             for (index, entry) in entries.iter().enumerate() {
-                request_fields(entry, &mut out)
+                request_fields(entry, &mut budget, &mut out)
                     .map_err(|error| GraphqlError::Batch { index, error: Box::new(error) })?;
             }
         }
-        single => request_fields(single, &mut out)?,
+        single => request_fields(single, &mut budget, &mut out)?,
     }
     Ok(out)
+}
+
+/// What the request has used so far of the limits summed over a batch.
+#[derive(Default)]
+struct Budget {
+    selections: usize,
+    aliases: usize,
+    variable_values: usize,
+    argument_values: usize,
+}
+
+impl Budget {
+    /// Counts `n` more values in variables.
+    fn variable_values(&mut self, value: &Json) -> Result<(), GraphqlError> {
+        self.variable_values += 1;
+        if self.variable_values > MAX_VARIABLE_VALUES {
+            return Err(GraphqlError::TooManyVariableValues);
+        }
+        match value {
+            Json::Array(items) => items.iter().try_for_each(|v| self.variable_values(v)),
+            Json::Object(map) => map.values().try_for_each(|v| self.variable_values(v)),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Names a JSON value's type for messages.
@@ -330,7 +418,7 @@ fn json_kind(value: &Json) -> &'static str {
 }
 
 /// Adds the root fields of one request object to `out`.
-fn request_fields(request: &Json, out: &mut Vec<RootField>) -> Result<(), GraphqlError> {
+fn request_fields(request: &Json, budget: &mut Budget, out: &mut Vec<RootField>) -> Result<(), GraphqlError> {
     let Json::Object(request) = request else {
         return Err(GraphqlError::NotAnObject { found: json_kind(request) });
     };
@@ -360,7 +448,8 @@ fn request_fields(request: &Json, out: &mut Vec<RootField>) -> Result<(), Graphq
         Some(Json::String(name)) => Some(name.as_str()),
         Some(other) => return Err(GraphqlError::BadOperationName { found: json_kind(other) }),
     };
-    document_fields(query, variables, operation_name, out)
+    variables.values().try_for_each(|v| budget.variable_values(v))?;
+    document_fields(query, variables, operation_name, budget, out)
 }
 
 /// The 1-based line and column (in characters) of a byte offset in `text`.
@@ -385,6 +474,7 @@ fn document_fields(
     query: &str,
     variables: &Map<String, Json>,
     operation_name: Option<&str>,
+    budget: &mut Budget,
     out: &mut Vec<RootField>,
 ) -> Result<(), GraphqlError> {
     if query.len() > MAX_QUERY_BYTES {
@@ -452,11 +542,11 @@ fn document_fields(
     }
 
     let selections = operation.selection_set().ok_or(GraphqlError::Malformed("an operation has no selection set"))?;
-    let mut expansion = Expansion { kind, variables, declared, fragments, stack: Vec::new(), visited: 0, out };
-    expansion.selection_set(&selections, 0)
+    let mut expansion = Expansion { kind, variables, declared, fragments, stack: Vec::new(), budget, out };
+    expansion.root(&selections, 0)
 }
 
-/// The walk over one operation's root selections.
+/// The walk over one operation's selections.
 struct Expansion<'a> {
     kind: OperationKind,
     variables: &'a Map<String, Json>,
@@ -465,62 +555,128 @@ struct Expansion<'a> {
     fragments: HashMap<String, cst::FragmentDefinition>,
     /// Named fragments being expanded, outermost first.
     stack: Vec<String>,
-    /// Root-level selections visited so far.
-    visited: usize,
+    budget: &'a mut Budget,
     out: &'a mut Vec<RootField>,
 }
 
+/// One selection of a set, with fragments not yet expanded.
+enum Step {
+    Field(cst::Field),
+    /// A selection set to expand in place, and the named fragment it belongs
+    /// to (to pop from the stack afterwards).
+    Fragment(cst::SelectionSet, Option<String>),
+}
+
 impl Expansion<'_> {
-    /// Visits a root-level selection set, `depth` fragments deep.
-    fn selection_set(&mut self, set: &cst::SelectionSet, depth: usize) -> Result<(), GraphqlError> {
-        for selection in set.selections() {
-            self.visited += 1;
-            if self.visited > MAX_ROOT_SELECTIONS {
-                return Err(GraphqlError::TooManySelections);
-            }
-            match selection {
-                cst::Selection::Field(field) => self.field(&field)?,
-                cst::Selection::FragmentSpread(spread) => {
-                    let name = name_text(spread.fragment_name().and_then(|n| n.name()))
-                        .ok_or(GraphqlError::Malformed("a fragment spread has no name"))?;
-                    if self.stack.contains(&name) {
-                        return Err(GraphqlError::FragmentCycle(name));
-                    }
-                    if depth >= MAX_FRAGMENT_DEPTH {
-                        return Err(GraphqlError::FragmentTooDeep);
-                    }
-                    let inner = self
-                        .fragments
-                        .get(&name)
-                        .ok_or_else(|| GraphqlError::UndefinedFragment(name.clone()))?
-                        .selection_set()
-                        .ok_or(GraphqlError::Malformed("a fragment has no selection set"))?;
-                    self.stack.push(name);
-                    self.selection_set(&inner, depth + 1)?;
-                    self.stack.pop();
+    /// Counts one selection against the budget and sorts it into a field or a
+    /// fragment to expand, `fragments` deep in fragments.
+    fn step(&mut self, selection: cst::Selection, fragments: usize) -> Result<Step, GraphqlError> {
+        self.budget.selections += 1;
+        if self.budget.selections > MAX_SELECTIONS {
+            return Err(GraphqlError::TooManySelections);
+        }
+        match selection {
+            cst::Selection::Field(field) => Ok(Step::Field(field)),
+            cst::Selection::FragmentSpread(spread) => {
+                let name = name_text(spread.fragment_name().and_then(|n| n.name()))
+                    .ok_or(GraphqlError::Malformed("a fragment spread has no name"))?;
+                if self.stack.contains(&name) {
+                    return Err(GraphqlError::FragmentCycle(name));
                 }
-                cst::Selection::InlineFragment(fragment) => {
-                    if depth >= MAX_FRAGMENT_DEPTH {
-                        return Err(GraphqlError::FragmentTooDeep);
+                if fragments >= MAX_FRAGMENT_DEPTH {
+                    return Err(GraphqlError::FragmentTooDeep);
+                }
+                let inner = self
+                    .fragments
+                    .get(&name)
+                    .ok_or_else(|| GraphqlError::UndefinedFragment(name.clone()))?
+                    .selection_set()
+                    .ok_or(GraphqlError::Malformed("a fragment has no selection set"))?;
+                self.stack.push(name.clone());
+                Ok(Step::Fragment(inner, Some(name)))
+            }
+            cst::Selection::InlineFragment(fragment) => {
+                if fragments >= MAX_FRAGMENT_DEPTH {
+                    return Err(GraphqlError::FragmentTooDeep);
+                }
+                let inner = fragment
+                    .selection_set()
+                    .ok_or(GraphqlError::Malformed("an inline fragment has no selection set"))?;
+                Ok(Step::Fragment(inner, None))
+            }
+        }
+    }
+
+    /// The name of a field, counting its alias against the budget.
+    fn field_name(&mut self, field: &cst::Field) -> Result<(String, Option<String>), GraphqlError> {
+        let name = name_text(field.name()).ok_or(GraphqlError::Malformed("a field has no name"))?;
+        let alias = match field.alias() {
+            None => None,
+            Some(alias) => {
+                self.budget.aliases += 1;
+                if self.budget.aliases > MAX_ALIASES {
+                    return Err(GraphqlError::TooManyAliases);
+                }
+                Some(name_text(alias.name()).ok_or(GraphqlError::Malformed("an alias has no name"))?)
+            }
+        };
+        Ok((name, alias))
+    }
+
+    /// Visits the root selection set, `fragments` deep in fragments.
+    fn root(&mut self, set: &cst::SelectionSet, fragments: usize) -> Result<(), GraphqlError> {
+        for selection in set.selections() {
+            match self.step(selection, fragments)? {
+                Step::Field(field) => self.root_field(&field)?,
+                Step::Fragment(inner, name) => {
+                    self.root(&inner, fragments + 1)?;
+                    if name.is_some() {
+                        self.stack.pop();
                     }
-                    let inner = fragment
-                        .selection_set()
-                        .ok_or(GraphqlError::Malformed("an inline fragment has no selection set"))?;
-                    self.selection_set(&inner, depth + 1)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Records one root field with its resolved arguments.
-    fn field(&mut self, field: &cst::Field) -> Result<(), GraphqlError> {
-        let name = name_text(field.name()).ok_or(GraphqlError::Malformed("a field has no name"))?;
-        let alias = match field.alias() {
-            None => None,
-            Some(alias) => Some(name_text(alias.name()).ok_or(GraphqlError::Malformed("an alias has no name"))?),
-        };
-        let mut arguments = Arguments { field: &name, values: BTreeMap::new() };
+    /// The fields of a selection set below the root, `depth` fields below it
+    /// and `fragments` deep in fragments, added to `out`.
+    fn nested(
+        &mut self,
+        set: &cst::SelectionSet,
+        depth: usize,
+        fragments: usize,
+        out: &mut Vec<SubField>,
+    ) -> Result<(), GraphqlError> {
+        if depth > MAX_FIELD_DEPTH {
+            return Err(GraphqlError::FieldsTooDeep);
+        }
+        for selection in set.selections() {
+            match self.step(selection, fragments)? {
+                Step::Field(field) => {
+                    let (name, _) = self.field_name(&field)?;
+                    let mut selections = Vec::new();
+                    let set = field.selection_set();
+                    if let Some(inner) = &set {
+                        self.nested(inner, depth + 1, fragments, &mut selections)?;
+                    }
+                    out.push(SubField { name, object: set.is_some(), selections });
+                }
+                Step::Fragment(inner, name) => {
+                    self.nested(&inner, depth, fragments + 1, out)?;
+                    if name.is_some() {
+                        self.stack.pop();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one root field with its resolved arguments and its selections.
+    fn root_field(&mut self, field: &cst::Field) -> Result<(), GraphqlError> {
+        let (name, alias) = self.field_name(field)?;
+        let mut arguments = Arguments { field: &name, values: BTreeMap::new(), budget: &mut *self.budget };
         if let Some(list) = field.arguments() {
             let mut seen = BTreeSet::new();
             for argument in list.arguments() {
@@ -529,75 +685,81 @@ impl Expansion<'_> {
                     return Err(GraphqlError::DuplicateArgument { field: name.clone(), argument: key });
                 }
                 let value = argument.value().ok_or(GraphqlError::Malformed("an argument has no value"))?;
-                self.value(&value, key, &mut arguments, false)?;
+                value_into(self.variables, &self.declared, &value, key, &mut arguments, false)?;
             }
         }
-        let root = RootField { kind: self.kind, name: name.clone(), alias, arguments: arguments.values };
-        if !self.out.contains(&root) {
-            if self.out.len() >= MAX_ROOT_FIELDS {
-                return Err(GraphqlError::TooManyFields);
-            }
-            self.out.push(root);
+        let arguments = arguments.values;
+        let mut selections = Vec::new();
+        if let Some(inner) = field.selection_set() {
+            self.nested(&inner, 1, self.stack.len(), &mut selections)?;
         }
+        // GraphQL merges fields of one response key; their selections add up.
+        let same =
+            |f: &&mut RootField| f.kind == self.kind && f.name == name && f.alias == alias && f.arguments == arguments;
+        if let Some(existing) = self.out.iter_mut().find(same) {
+            existing.selections.extend(selections);
+            return Ok(());
+        }
+        if self.out.len() >= MAX_ROOT_FIELDS {
+            return Err(GraphqlError::TooManyFields);
+        }
+        self.out.push(RootField { kind: self.kind, name, alias, arguments, selections });
         Ok(())
     }
+}
 
-    /// Flattens a GraphQL value found at `key` into `arguments`; `in_default` is
-    /// set while reading a variable's default value, where variables may not occur.
-    fn value(
-        &self,
-        value: &cst::Value,
-        key: String,
-        arguments: &mut Arguments<'_>,
-        in_default: bool,
-    ) -> Result<(), GraphqlError> {
-        match value {
-            cst::Value::Variable(variable) => {
-                let name = name_text(variable.name()).ok_or(GraphqlError::Malformed("a variable has no name"))?;
-                if in_default {
-                    return Err(GraphqlError::VariableInDefault(name));
+/// Flattens a GraphQL value found at `key` into `arguments`; `in_default` is
+/// set while reading a variable's default value, where variables may not occur.
+fn value_into(
+    variables: &Map<String, Json>,
+    declared: &HashMap<String, Option<cst::Value>>,
+    value: &cst::Value,
+    key: String,
+    arguments: &mut Arguments<'_>,
+    in_default: bool,
+) -> Result<(), GraphqlError> {
+    match value {
+        cst::Value::Variable(variable) => {
+            let name = name_text(variable.name()).ok_or(GraphqlError::Malformed("a variable has no name"))?;
+            if in_default {
+                return Err(GraphqlError::VariableInDefault(name));
+            }
+            let Some(default) = declared.get(&name) else {
+                return Err(GraphqlError::UndeclaredVariable(name));
+            };
+            match (variables.get(&name), default) {
+                (Some(json), _) => arguments.json(json, key),
+                (None, Some(default)) => value_into(variables, declared, default, key, arguments, true),
+                (None, None) => Err(GraphqlError::MissingVariable(name)),
+            }
+        }
+        cst::Value::StringValue(s) => arguments.insert(key, String::from(s)),
+        cst::Value::IntValue(i) => {
+            let text = i.int_token().ok_or(GraphqlError::Malformed("an integer has no digits"))?;
+            arguments.insert(key, text.text().to_owned())
+        }
+        cst::Value::FloatValue(x) => {
+            let text = x.float_token().ok_or(GraphqlError::Malformed("a float has no digits"))?;
+            arguments.insert(key, text.text().to_owned())
+        }
+        cst::Value::BooleanValue(b) => arguments.insert(key, b.true_token().is_some().to_string()),
+        cst::Value::EnumValue(e) => {
+            let text = name_text(e.name()).ok_or(GraphqlError::Malformed("an enum value has no name"))?;
+            arguments.insert(key, text)
+        }
+        cst::Value::NullValue(_) | cst::Value::ListValue(_) => Ok(()),
+        cst::Value::ObjectValue(object) => {
+            let mut seen = BTreeSet::new();
+            for member in object.object_fields() {
+                let name = name_text(member.name()).ok_or(GraphqlError::Malformed("an object field has no name"))?;
+                let path = format!("{key}.{name}");
+                if !seen.insert(name) {
+                    return Err(GraphqlError::DuplicateArgument { field: arguments.field.to_owned(), argument: path });
                 }
-                let Some(default) = self.declared.get(&name) else {
-                    return Err(GraphqlError::UndeclaredVariable(name));
-                };
-                match (self.variables.get(&name), default) {
-                    (Some(json), _) => arguments.json(json, key),
-                    (None, Some(default)) => self.value(default, key, arguments, true),
-                    (None, None) => Err(GraphqlError::MissingVariable(name)),
-                }
+                let inner = member.value().ok_or(GraphqlError::Malformed("an object field has no value"))?;
+                value_into(variables, declared, &inner, path, arguments, in_default)?;
             }
-            cst::Value::StringValue(s) => arguments.insert(key, String::from(s)),
-            cst::Value::IntValue(i) => {
-                let text = i.int_token().ok_or(GraphqlError::Malformed("an integer has no digits"))?;
-                arguments.insert(key, text.text().to_owned())
-            }
-            cst::Value::FloatValue(x) => {
-                let text = x.float_token().ok_or(GraphqlError::Malformed("a float has no digits"))?;
-                arguments.insert(key, text.text().to_owned())
-            }
-            cst::Value::BooleanValue(b) => arguments.insert(key, b.true_token().is_some().to_string()),
-            cst::Value::EnumValue(e) => {
-                let text = name_text(e.name()).ok_or(GraphqlError::Malformed("an enum value has no name"))?;
-                arguments.insert(key, text)
-            }
-            cst::Value::NullValue(_) | cst::Value::ListValue(_) => Ok(()),
-            cst::Value::ObjectValue(object) => {
-                let mut seen = BTreeSet::new();
-                for member in object.object_fields() {
-                    let name =
-                        name_text(member.name()).ok_or(GraphqlError::Malformed("an object field has no name"))?;
-                    let path = format!("{key}.{name}");
-                    if !seen.insert(name) {
-                        return Err(GraphqlError::DuplicateArgument {
-                            field: arguments.field.to_owned(),
-                            argument: path,
-                        });
-                    }
-                    let inner = member.value().ok_or(GraphqlError::Malformed("an object field has no value"))?;
-                    self.value(&inner, path, arguments, in_default)?;
-                }
-                Ok(())
-            }
+            Ok(())
         }
     }
 }
@@ -606,11 +768,22 @@ impl Expansion<'_> {
 struct Arguments<'a> {
     field: &'a str,
     values: BTreeMap<String, String>,
+    budget: &'a mut Budget,
 }
 
 impl Arguments<'_> {
+    /// Counts one more resolved value against the budget.
+    fn count(&mut self) -> Result<(), GraphqlError> {
+        self.budget.argument_values += 1;
+        if self.budget.argument_values > MAX_ARGUMENT_VALUES {
+            return Err(GraphqlError::TooManyArgumentValues);
+        }
+        Ok(())
+    }
+
     /// Records a value; a path already recorded is ambiguous, hence an error.
     fn insert(&mut self, key: String, value: String) -> Result<(), GraphqlError> {
+        self.count()?;
         if self.values.contains_key(&key) {
             return Err(GraphqlError::DuplicateArgument { field: self.field.to_owned(), argument: key });
         }
@@ -624,8 +797,9 @@ impl Arguments<'_> {
             Json::String(s) => self.insert(key, s.clone()),
             Json::Number(n) => self.insert(key, n.to_string()),
             Json::Bool(b) => self.insert(key, b.to_string()),
-            Json::Null | Json::Array(_) => Ok(()),
+            Json::Null | Json::Array(_) => self.count(),
             Json::Object(map) => {
+                self.count()?;
                 for (name, inner) in map {
                     self.json(inner, format!("{key}.{name}"))?;
                 }
