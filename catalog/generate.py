@@ -24,6 +24,7 @@ Pipeline
      reported (unroutable syntax, a boundary no token could satisfy, two routes
      matching the same requests);
    - GraphQL root fields from ``rules/graphql_fields.tsv``;
+   - GraphQL object fields below the root from ``rules/graphql_types.tsv``;
    - custom abilities, ability aliases and legacy token scopes.
 4. Render every table as sorted, tab-separated UTF-8 text with LF endings and
    either write it to ``catalog/data/`` or, with ``--check``, compare it with
@@ -943,6 +944,60 @@ def load_graphql(ref: Reference, raw: dict) -> list:
     return result
 
 
+GRAPHQL_REACHES = ("same", "parent", "descendants", "everywhere")
+GRAPHQL_TYPE = re.compile(r"\[?[A-Z][A-Za-z0-9_]*\]?\Z")
+
+
+def reference_return_type(declared: str) -> str:
+    """``returns:ProjectConnection`` -> ``[Project]``; ``returns:[X!]!`` -> ``[X]``."""
+    name = declared.removeprefix("returns:").replace("!", "")
+    if name.startswith("["):
+        return name
+    if name.endswith("Connection"):
+        return f"[{name.removesuffix('Connection')}]"
+    return name
+
+
+def load_graphql_types(ref: Reference, raw: dict, graphql: list) -> list:
+    """rules/graphql_types.tsv: the object fields below the root, checked against
+    the reference (root return types) and the catalog (permissions)."""
+    rows = read_tsv(RULES_DIR / "graphql_types.tsv",
+                    ("type", "field", "returns", "reach", "permission", "origin"), True)
+    returns = {r["name"]: reference_return_type(r["type"]) for r in ref.graphql if r["kind"] == "query"}
+    roots = {f["field"] for f in graphql if f["kind"] == "query"}
+    result, seen = [], set()
+    for row in rows:
+        where, key = row.where(), (row["type"], row["field"])
+        label = f"{row['type']}.{row['field']}"
+        if key in seen:
+            raise CatalogError(f"{where}: {label} is listed twice")
+        seen.add(key)
+        if not GRAPHQL_TYPE.match(row["returns"]):
+            raise CatalogError(f"{where}: {label}: returns {row['returns']!r} is not a type or [type]")
+        if row["reach"] not in GRAPHQL_REACHES:
+            raise CatalogError(f"{where}: {label}: reach must be one of {', '.join(GRAPHQL_REACHES)}")
+        if row["origin"] not in ("gitlab", "assigned"):
+            raise CatalogError(f"{where}: {label}: origin must be gitlab or assigned")
+        permission = row["permission"]
+        if row["type"] in ("Query", "Mutation"):
+            if permission != "-":
+                raise CatalogError(f"{where}: {label}: a root field's permission is in graphql_fields.tsv; "
+                                   "write -")
+            if row["type"] == "Query" and row["field"] not in roots:
+                raise CatalogError(f"{where}: {label} is not a mapped query of graphql_fields.tsv")
+            if row["type"] == "Query" and returns.get(row["field"]) != row["returns"]:
+                raise CatalogError(f"{where}: {label} returns {returns.get(row['field'])} in "
+                                   f"graphql_operations.tsv, not {row['returns']}")
+            if row["type"] == "Mutation" and row["field"] != "*":
+                raise CatalogError(f"{where}: mutations are listed once, as Mutation *")
+        elif permission != "-" and permission not in raw:
+            raise CatalogError(f"{where}: {label}: unknown raw permission {permission!r}")
+        result.append({"type": row["type"], "field": row["field"], "returns": row["returns"],
+                       "reach": row["reach"], "permission": "" if permission == "-" else permission,
+                       "origin": row["origin"]})
+    return result
+
+
 # --------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------
@@ -962,7 +1017,7 @@ def render(columns: tuple, rows: list, key=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) -> dict:
+def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, graphql_types) -> dict:
     files = {}
     files["assignable.tsv"] = render(
         ("name", "category", "resource", "action", "boundaries", "raw_permissions", "origin"),
@@ -994,6 +1049,8 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) 
         ("alias", "canonical"),
         [dict(alias=a, canonical=c) for a, c in aliases.items()])
     files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument"), graphql)
+    files["graphql_types.tsv"] = render(
+        ("type", "field", "returns", "reach", "permission", "origin"), graphql_types)
     files["legacy_scopes.tsv"] = render(
         ("scope", "api_methods", "api_paths", "git"),
         [dict(s, scope=n) for n, s in scopes.items()])
@@ -1019,7 +1076,8 @@ def build(reference_dir: Path, report: Report) -> tuple:
     endpoints = build_endpoints(candidates, ref, raw, report)
     scopes = load_legacy_scopes(ref)
     graphql = load_graphql(ref, raw)
-    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql)
+    graphql_types = load_graphql_types(ref, raw, graphql)
+    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, graphql_types)
     return files, dict(assignable=assignable, raw=raw, endpoints=endpoints,
                        abilities=abilities, aliases=aliases, scopes=scopes, rules=rules,
                        graphql=graphql, reference=ref)

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::{Auth, Boundary, Catalog, Endpoint, GraphqlField, Origin};
+use crate::{Auth, Boundary, Catalog, Endpoint, GraphqlField, GraphqlTypeField, Origin};
 
 /// One endpoint as the reference lists it.
 struct Row<'a> {
@@ -81,6 +81,24 @@ fn graphql_target(field: &GraphqlField) -> String {
 const GRAPHQL_INTRO: &str = "Root fields of `POST /api/graphql`. Every root field of the executed \
 operation is decided like an endpoint, at the project or group its argument names; a document \
 is allowed only if all of its fields are, and an unmapped field is denied.";
+
+const GRAPHQL_TYPES_INTRO: &str = "Fields below the root. Every field with a selection set (an object, or a \
+list of them) needs the permission listed for its type and name where it reaches: the same namespace, \
+the parent group, the group and everything below it (covered by a grant on that group or above), or \
+everywhere the user can see (covered only by an all-memberships grant). An object field not listed is \
+denied; fields without a selection set are read with their object.";
+
+/// The cells of one GraphQL object-field row: field, returns, reach, permission, origin.
+fn graphql_type_cells(field: &GraphqlTypeField) -> [String; 5] {
+    let returns = if field.list { format!("[{}]", field.returns) } else { field.returns.clone() };
+    [
+        format!("{}.{}", field.parent, field.field),
+        returns,
+        field.reach.name().to_owned(),
+        field.permission.clone().unwrap_or_else(|| "-".to_owned()),
+        field.origin.name().to_owned(),
+    ]
+}
 
 fn sections(catalog: &Catalog) -> Vec<Section<'_>> {
     let category: HashMap<&str, &str> =
@@ -201,6 +219,19 @@ pub fn markdown(catalog: &Catalog) -> String {
             raw.join(", "),
             by.join(", "),
             md_code(&graphql_target(field))
+        );
+    }
+    let _ = writeln!(out, "\n### GraphQL object fields\n\n{GRAPHQL_TYPES_INTRO}\n");
+    let _ = writeln!(out, "| Field | Returns | Reach | Raw permission | Origin |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for field in &catalog.graphql_types {
+        let [name, returns, reach, permission, origin] = graphql_type_cells(field);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {reach} | {} | {origin} |",
+            md_code(&name),
+            md_code(&returns),
+            md_code(&permission)
         );
     }
     out
@@ -326,6 +357,17 @@ pub fn html(catalog: &Catalog) -> String {
             by.join(", "),
             code(&graphql_target(field))
         );
+    }
+    let _ = writeln!(out, "</tbody>\n</table>\n</div>");
+    let _ = writeln!(
+        out,
+        "<div class=\"category\" id=\"graphql-types\">\n<h3>GraphQL object fields</h3>\n<p>{}</p>\n<table>\n\
+         <thead><tr><th>Field</th><th>Returns</th><th>Reach</th><th>Raw permission</th><th>Origin</th></tr></thead>\n<tbody>",
+        escape_html(GRAPHQL_TYPES_INTRO)
+    );
+    for field in &catalog.graphql_types {
+        let cells: Vec<String> = graphql_type_cells(field).iter().map(|c| escape_html(c)).collect();
+        let _ = writeln!(out, "<tr class=\"endpoint\"><td>{}</td></tr>", cells.join("</td><td>"));
     }
     let _ = writeln!(out, "</tbody>\n</table>\n</div>\n</section>");
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");

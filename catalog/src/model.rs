@@ -270,6 +270,61 @@ pub struct GraphqlField {
     pub argument: Option<String>,
 }
 
+/// Where the objects a GraphQL field returns can be, seen from where it is selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GraphqlReach {
+    /// The same namespace (a project's issues).
+    Same,
+    /// The parent group (a project's group, a group's parent).
+    Parent,
+    /// The group and every subgroup and project below it (a group's projects).
+    Descendants,
+    /// Any namespace the user can see (a user's memberships, instance-wide lists).
+    Everywhere,
+}
+
+impl GraphqlReach {
+    /// The spelling used in the data files.
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphqlReach::Same => "same",
+            GraphqlReach::Parent => "parent",
+            GraphqlReach::Descendants => "descendants",
+            GraphqlReach::Everywhere => "everywhere",
+        }
+    }
+
+    /// Parses a data-file spelling.
+    pub fn parse(name: &str) -> Option<GraphqlReach> {
+        [GraphqlReach::Same, GraphqlReach::Parent, GraphqlReach::Descendants, GraphqlReach::Everywhere]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+}
+
+/// One GraphQL field that returns an object, selected on a type
+/// (`Project.issues`): what it returns, where that can be, and what reading it
+/// needs. Root queries are listed on `Query` (their permission is their
+/// [`GraphqlField`]'s); every mutation's payload is `Mutation.*`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphqlTypeField {
+    /// The type the field is selected on (`Project`, `Query`, `Payload`).
+    pub parent: String,
+    /// The field's name (`*` on `Mutation`: every mutation).
+    pub field: String,
+    /// The returned type's name (`Issue`), the element type for a list.
+    pub returns: String,
+    /// Whether it returns a list or a connection (`[Issue]` in the data).
+    pub list: bool,
+    /// Where the returned objects can be.
+    pub reach: GraphqlReach,
+    /// The raw permission needed where it reaches; none when the object is
+    /// read as part of its parent.
+    pub permission: Option<String>,
+    /// Where the mapping comes from.
+    pub origin: Origin,
+}
+
 /// A custom-role ability.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ability {
@@ -357,6 +412,8 @@ pub struct Catalog {
     pub legacy_scopes: Vec<LegacyScope>,
     /// GraphQL root fields the engine can decide.
     pub graphql: Vec<GraphqlField>,
+    /// GraphQL object fields below the root the engine can decide.
+    pub graphql_types: Vec<GraphqlTypeField>,
 }
 
 impl Catalog {

@@ -4,6 +4,7 @@
 //! the same way for all of them.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
@@ -13,6 +14,9 @@ use crate::http::{self, HttpProblem, HttpTarget};
 use crate::permset::PermId;
 use crate::policy::{Access, NsKind, Policy, Reach, Standing, TokenRec, TokenRights};
 use crate::world::PushLevel;
+
+mod nested;
+use nested::{Place, Walk};
 
 /// A step-by-step account, kept only when `explain` asks for one.
 pub struct Trace(Option<Vec<String>>);
@@ -154,8 +158,9 @@ impl Policy {
         self.run(token.as_ref(), target, r.at, trace)
     }
 
-    /// A GraphQL request is allowed only if every root field it executes is:
-    /// each field is decided like an endpoint, and the first denial decides.
+    /// A GraphQL request is allowed only if every root field it executes is,
+    /// and every object field below them ([`nested`]): each root field is decided
+    /// like an endpoint, and the first denial decides.
     fn decide_graphql(&self, r: &HttpRequest, token: Option<&TokenRef>, query: &str, trace: &mut Trace) -> Decision {
         let body: Cow<str> = match r.method.as_str() {
             "POST" => match &r.body {
@@ -186,28 +191,24 @@ impl Policy {
             format!("graphql: root fields {}", names.join(", "))
         });
         let mut combined: Option<Decision> = None;
+        let mut checked = HashSet::new();
         for field in &fields {
-            let decision = self.run(token, self.graphql_target(field), r.at, trace);
+            let target = self.graphql_target(field);
+            let root = target.as_ref().ok().map(|t| (Place::of_root(t.boundary, t.ns), t.required.clone()));
+            let decision = self.run(token, target, r.at, trace);
             if decision.effect == Effect::Deny {
                 return decision;
             }
-            combined = Some(match combined {
-                None => decision,
-                Some(mut all) => {
-                    all.reasons.extend(decision.reasons);
-                    for p in decision.required_permissions {
-                        if !all.required_permissions.contains(&p) {
-                            all.required_permissions.push(p);
-                        }
-                    }
-                    for p in decision.accepted_permissions {
-                        if !all.accepted_permissions.contains(&p) {
-                            all.accepted_permissions.push(p);
-                        }
-                    }
-                    all
-                }
-            });
+            merge(&mut combined, decision);
+            let Some((place, root_perms)) = root else { continue };
+            let mutation = field.kind == OperationKind::Mutation;
+            let mut walk = Walk { policy: self, token, at: r.at, mutation, checked: &mut checked, allowed: Vec::new() };
+            if let Err(denied) = walk.root(&field.name, place, &root_perms, &field.selections, trace) {
+                return denied;
+            }
+            for decision in walk.allowed {
+                merge(&mut combined, decision);
+            }
         }
         combined.unwrap_or_else(|| {
             self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace)
@@ -829,6 +830,26 @@ fn graphql_body_from_query(query: &str) -> Result<String, String> {
         body.insert("operationName".into(), serde_json::Value::String(name));
     }
     Ok(serde_json::Value::Object(body).to_string())
+}
+
+/// Adds an allowed decision to the decisions of a request's other parts:
+/// reasons, required and accepted permissions are united.
+fn merge(combined: &mut Option<Decision>, decision: Decision) {
+    let Some(all) = combined else {
+        *combined = Some(decision);
+        return;
+    };
+    all.reasons.extend(decision.reasons);
+    for p in decision.required_permissions {
+        if !all.required_permissions.contains(&p) {
+            all.required_permissions.push(p);
+        }
+    }
+    for p in decision.accepted_permissions {
+        if !all.accepted_permissions.contains(&p) {
+            all.accepted_permissions.push(p);
+        }
+    }
 }
 
 fn reason(code: Code, detail: String) -> Reason {
