@@ -903,10 +903,34 @@ GRAPHQL_KINDS = ("query", "mutation")
 ARGUMENT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
-def load_graphql(ref: Reference, raw: dict) -> list:
+def graphql_user_rule(row, label: str, abilities: dict) -> dict:
+    """The user-side columns of a graphql_fields.tsv row, checked."""
+    where = row.where()
+    if row["group_path"] not in ("", "yes"):
+        raise CatalogError(f"{where}: {label}: group_path must be yes or empty")
+    if row["group_path"] and row["boundary"] != "project":
+        raise CatalogError(f"{where}: {label}: group_path is for project fields")
+    if row["role"] and row["role"] not in ROLES:
+        raise CatalogError(f"{where}: {label}: unknown role {row['role']!r}")
+    names = split_list(row["abilities"])
+    unknown = [a for a in names if a not in abilities]
+    if unknown:
+        raise CatalogError(f"{where}: {label}: unknown custom ability {', '.join(unknown)}")
+    arguments = split_list(row["ability_arguments"])
+    if arguments and not names:
+        raise CatalogError(f"{where}: {label}: ability_arguments without abilities")
+    bad = [a for a in arguments if not ARGUMENT_PATH.match(a)]
+    if bad:
+        raise CatalogError(f"{where}: argument {bad[0]!r} is not a dotted name")
+    return {"group_path": row["group_path"], "role": row["role"],
+            "abilities": join_list(names), "ability_arguments": join_list(arguments)}
+
+
+def load_graphql(ref: Reference, raw: dict, abilities: dict) -> list:
     """rules/graphql_fields.tsv, checked against the reference and the catalog."""
     rows = read_tsv(RULES_DIR / "graphql_fields.tsv",
-                    ("kind", "field", "permissions", "boundary", "argument"), True)
+                    ("kind", "field", "permissions", "boundary", "argument", "group_path", "role",
+                     "abilities", "ability_arguments"), True)
     known = {(r["kind"], r["name"]) for r in ref.graphql}
     result, seen = [], set()
     for row in rows:
@@ -940,7 +964,7 @@ def load_graphql(ref: Reference, raw: dict) -> list:
             raise CatalogError(f"{where}: argument {argument!r} is not a dotted name")
         result.append({"kind": row["kind"], "field": row["field"],
                        "permissions": join_list(permissions), "boundary": boundary,
-                       "argument": argument})
+                       "argument": argument, **graphql_user_rule(row, label, abilities)})
     return result
 
 
@@ -1048,7 +1072,8 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, 
     files["ability_aliases.tsv"] = render(
         ("alias", "canonical"),
         [dict(alias=a, canonical=c) for a, c in aliases.items()])
-    files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument"), graphql)
+    files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument", "group_path",
+                                   "role", "abilities", "ability_arguments"), graphql)
     files["graphql_types.tsv"] = render(
         ("type", "field", "returns", "reach", "permission", "origin"), graphql_types)
     files["legacy_scopes.tsv"] = render(
@@ -1075,7 +1100,7 @@ def build(reference_dir: Path, report: Report) -> tuple:
     apply_rules(raw, rules, report)
     endpoints = build_endpoints(candidates, ref, raw, report)
     scopes = load_legacy_scopes(ref)
-    graphql = load_graphql(ref, raw)
+    graphql = load_graphql(ref, raw, abilities)
     graphql_types = load_graphql_types(ref, raw, graphql)
     files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, graphql_types)
     return files, dict(assignable=assignable, raw=raw, endpoints=endpoints,

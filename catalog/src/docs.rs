@@ -72,10 +72,21 @@ fn graphql_rows(catalog: &Catalog) -> Vec<(&GraphqlField, Grants<'_>)> {
 
 /// How a GraphQL field finds its namespace: `project (input.projectPath)`.
 fn graphql_target(field: &GraphqlField) -> String {
-    match &field.argument {
-        Some(argument) => format!("{} ({argument})", field.boundary.name()),
-        None => field.boundary.name().to_owned(),
+    let boundary = if field.group_path { "project or group" } else { field.boundary.name() };
+    let mut target = match &field.argument {
+        Some(argument) => format!("{boundary} ({argument})"),
+        None => boundary.to_owned(),
+    };
+    if let Some(level) = field.role {
+        target.push_str(&format!("; {} role", crate::role_name(level)));
     }
+    if !field.abilities.is_empty() {
+        target.push_str(&format!("; or custom ability {}", field.abilities.join(", ")));
+        if !field.ability_arguments.is_empty() {
+            target.push_str(&format!(" when setting only {}", field.ability_arguments.join(", ")));
+        }
+    }
+    target
 }
 
 const GRAPHQL_INTRO: &str = "Root fields of `POST /api/graphql`. Every root field of the executed \

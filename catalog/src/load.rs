@@ -279,6 +279,12 @@ impl Catalog {
                 return Err(err("graphql.tsv", line, format!("{label} requires no permission")));
             }
             check_needs("graphql.tsv", line, &label, "field", &f.permissions, f.boundary)?;
+            if f.group_path {
+                check_needs("graphql.tsv", line, &label, "field", &f.permissions, Boundary::Group)?;
+            }
+            if let Some(unknown) = f.abilities.iter().find(|a| self.canonical_ability(a).is_none()) {
+                return Err(err("graphql.tsv", line, format!("{label}: unknown custom ability {unknown:?}")));
+            }
             let namespaced = matches!(f.boundary, Boundary::Project | Boundary::Group);
             if namespaced != f.argument.is_some() {
                 return Err(err(
@@ -438,7 +444,17 @@ fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
 }
 
 fn parse_graphql(text: &str) -> Result<Vec<GraphqlField>, CatalogError> {
-    const COLUMNS: &[&str] = &["kind", "field", "permissions", "boundary", "argument"];
+    const COLUMNS: &[&str] = &[
+        "kind",
+        "field",
+        "permissions",
+        "boundary",
+        "argument",
+        "group_path",
+        "role",
+        "abilities",
+        "ability_arguments",
+    ];
     rows("graphql.tsv", text, COLUMNS)?
         .map(|row| {
             let (kind, boundary) = (row.get("kind"), row.get("boundary"));
@@ -450,6 +466,17 @@ fn parse_graphql(text: &str) -> Result<Vec<GraphqlField>, CatalogError> {
                 boundary: Boundary::parse(boundary)
                     .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
                 argument: Some(row.get("argument")).filter(|a| !a.is_empty()).map(str::to_owned),
+                group_path: match row.get("group_path") {
+                    "" => false,
+                    "yes" => true,
+                    other => return Err(row.error(format!("group_path must be yes or empty, not {other:?}"))),
+                },
+                role: match row.get("role") {
+                    "" => None,
+                    name => Some(role_level(name).ok_or_else(|| row.error(format!("unknown role {name:?}")))?),
+                },
+                abilities: row.list("abilities"),
+                ability_arguments: row.list("ability_arguments"),
             })
         })
         .collect()

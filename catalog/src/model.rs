@@ -268,6 +268,17 @@ pub struct GraphqlField {
     /// `input.projectPath`, `id` for a global id); none for user and instance
     /// fields.
     pub argument: Option<String>,
+    /// Whether the argument may name a group as well as a project (then the
+    /// field is decided at the group).
+    pub group_path: bool,
+    /// The lowest base-role access level GitLab asks of the user when it asks
+    /// more than the permissions' own roles.
+    pub role: Option<u8>,
+    /// Custom abilities that also let a member with a lower role do it.
+    pub abilities: Vec<String>,
+    /// When not empty, the abilities count only if the field sets nothing but
+    /// its target argument and these dotted arguments.
+    pub ability_arguments: Vec<String>,
 }
 
 /// Where the objects a GraphQL field returns can be, seen from where it is selected.

@@ -68,6 +68,18 @@ struct Target {
     writes: Vec<RefWrite>,
     /// How the endpoint authenticates callers (always tokens outside REST).
     auth: Auth,
+    /// What GitLab asks of the user instead of the permissions' own roles, when
+    /// the catalog says (GraphQL fields only).
+    user_rule: Option<UserRule>,
+}
+
+/// A user-side rule of a GraphQL field: a base role above the permissions'
+/// own, or custom abilities that do instead.
+struct UserRule {
+    /// The lowest access level GitLab asks for, if more than the permissions'.
+    role: Option<u8>,
+    /// Ability indexes that let a member do it whatever their base role.
+    abilities: Vec<usize>,
 }
 
 /// A denial before the checks could run.
@@ -232,25 +244,62 @@ impl Policy {
             .and_then(|fields| fields.get(field.name.as_str()))
             .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
         let mapped = &self.catalog.graphql[index];
-        let ns = match (&mapped.argument, mapped.boundary) {
+        let (boundary, ns) = match (&mapped.argument, mapped.boundary) {
             (Some(argument), Boundary::Project | Boundary::Group) => {
                 let value = field.argument(argument).ok_or_else(|| {
                     Refusal(Code::MalformedRequest, format!("{label}: argument {argument} is missing or not a string"))
                 })?;
                 let ns_kind = if mapped.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
-                Some(self.graphql_namespace(value, ns_kind)?)
+                match self.graphql_namespace(value, ns_kind) {
+                    Ok(ns) => (mapped.boundary, Some(ns)),
+                    // A project field whose argument may name a group as well.
+                    Err(_) if mapped.group_path => {
+                        (Boundary::Group, Some(self.graphql_namespace(value, NsKind::Group)?))
+                    }
+                    Err(refusal) => return Err(refusal),
+                }
             }
-            _ => None,
+            _ => (mapped.boundary, None),
         };
         Ok(Target {
             label,
             required: self.graphql_perms[index].clone(),
-            boundary: mapped.boundary,
+            boundary,
             ns,
             scope_test: ScopeTest::Graphql { mutation: kind == GraphqlKind::Mutation },
             writes: Vec::new(),
             auth: Auth::Token,
+            user_rule: self.graphql_user_rule(mapped, field),
         })
+    }
+
+    /// The user-side rule of a mapped GraphQL field: its role, and its custom
+    /// abilities when the field sets only the arguments they are limited to.
+    fn graphql_user_rule(
+        &self,
+        mapped: &finegrain_catalog::GraphqlField,
+        field: &graphql::RootField,
+    ) -> Option<UserRule> {
+        if mapped.role.is_none() && mapped.abilities.is_empty() {
+            return None;
+        }
+        let limited = !mapped.ability_arguments.is_empty();
+        let within = field
+            .argument_paths()
+            .all(|path| mapped.argument.as_deref() == Some(path) || mapped.ability_arguments.iter().any(|a| a == path));
+        let abilities = if limited && !within {
+            Vec::new()
+        } else {
+            mapped
+                .abilities
+                .iter()
+                .filter_map(|name| {
+                    let canonical = self.catalog.canonical_ability(name)?;
+                    self.catalog.abilities.iter().position(|a| a.name == canonical)
+                })
+                .collect()
+        };
+        Some(UserRule { role: mapped.role, abilities })
     }
 
     /// A namespace named by a GraphQL argument: a full path, or a global id
@@ -370,6 +419,7 @@ impl Policy {
             scope_test: ScopeTest::Endpoint(routed.endpoint),
             writes,
             auth: endpoint.auth,
+            user_rule: None,
         })
     }
 
@@ -386,6 +436,7 @@ impl Policy {
             scope_test: ScopeTest::Git { push },
             writes,
             auth: Auth::Token,
+            user_rule: None,
         })
     }
 
@@ -434,6 +485,7 @@ impl Policy {
             scope_test: ScopeTest::Permissions,
             writes,
             auth: Auth::Token,
+            user_rule: None,
         })
     }
 
@@ -678,12 +730,24 @@ impl Policy {
         place: Option<(usize, &Standing)>,
         trace: &mut Trace,
     ) -> Result<(), Refusal> {
-        let missing: Vec<&str> = target
+        let mut missing: Vec<String> = target
             .required
             .iter()
             .filter(|p| !self.user_holds(user, **p, place, target.boundary))
-            .map(|p| self.perm_name(*p))
+            .map(|p| self.perm_name(*p).to_owned())
             .collect();
+        if let (Some(rule), Some((_, standing))) = (&target.user_rule, place) {
+            if let Some(a) = rule.abilities.iter().find(|a| standing.abilities.contains(a)) {
+                let name = &self.catalog.abilities[*a].name;
+                trace.note(|| format!("user: the custom ability {name} lets a member do {}", target.label));
+                missing.clear();
+            } else if let Some(level) = rule.role
+                && standing.level < level
+                && !self.users[user].admin
+            {
+                missing.push(format!("the {} role GitLab asks for", finegrain_catalog::role_name(level)));
+            }
+        }
         let username = &self.users[user].username;
         let role = || match place {
             Some((ns, standing)) => {

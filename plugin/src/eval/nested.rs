@@ -183,6 +183,7 @@ impl<'p> Walk<'p, '_> {
             scope_test: ScopeTest::Graphql { mutation: self.mutation },
             writes: Vec::new(),
             auth: Auth::Token,
+            user_rule: None,
         };
         let mut decision = policy.run(self.token, Ok(target), self.at, trace);
         if decision.effect == Effect::Deny {

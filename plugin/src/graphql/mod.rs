@@ -127,6 +127,8 @@ pub struct RootField {
     pub alias: Option<String>,
     /// String-valued arguments by dotted path (`input.projectPath`).
     arguments: BTreeMap<String, String>,
+    /// Every argument path given a value, null and lists included.
+    paths: BTreeSet<String>,
     /// The fields selected below it (empty for a field without a selection set).
     pub selections: Vec<SubField>,
 }
@@ -156,6 +158,12 @@ impl RootField {
     /// Every string-valued argument, as (dotted path, value), ordered by path.
     pub fn arguments(&self) -> impl Iterator<Item = (&str, &str)> {
         self.arguments.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every dotted argument path the field gives a value, whatever the value
+    /// (null, a list, or a string-valued one), ordered.
+    pub fn argument_paths(&self) -> impl Iterator<Item = &str> {
+        self.paths.iter().map(String::as_str)
     }
 
     /// The key of the field in the response: the alias if any, else the name.
@@ -676,7 +684,12 @@ impl Expansion<'_> {
     /// Records one root field with its resolved arguments and its selections.
     fn root_field(&mut self, field: &cst::Field) -> Result<(), GraphqlError> {
         let (name, alias) = self.field_name(field)?;
-        let mut arguments = Arguments { field: &name, values: BTreeMap::new(), budget: &mut *self.budget };
+        let mut arguments = Arguments {
+            field: &name,
+            values: BTreeMap::new(),
+            other_paths: BTreeSet::new(),
+            budget: &mut *self.budget,
+        };
         if let Some(list) = field.arguments() {
             let mut seen = BTreeSet::new();
             for argument in list.arguments() {
@@ -688,6 +701,8 @@ impl Expansion<'_> {
                 value_into(self.variables, &self.declared, &value, key, &mut arguments, false)?;
             }
         }
+        let mut paths = arguments.other_paths;
+        paths.extend(arguments.values.keys().cloned());
         let arguments = arguments.values;
         let mut selections = Vec::new();
         if let Some(inner) = field.selection_set() {
@@ -697,13 +712,14 @@ impl Expansion<'_> {
         let same =
             |f: &&mut RootField| f.kind == self.kind && f.name == name && f.alias == alias && f.arguments == arguments;
         if let Some(existing) = self.out.iter_mut().find(same) {
+            existing.paths.extend(paths);
             existing.selections.extend(selections);
             return Ok(());
         }
         if self.out.len() >= MAX_ROOT_FIELDS {
             return Err(GraphqlError::TooManyFields);
         }
-        self.out.push(RootField { kind: self.kind, name, alias, arguments, selections });
+        self.out.push(RootField { kind: self.kind, name, alias, arguments, paths, selections });
         Ok(())
     }
 }
@@ -747,7 +763,7 @@ fn value_into(
             let text = name_text(e.name()).ok_or(GraphqlError::Malformed("an enum value has no name"))?;
             arguments.insert(key, text)
         }
-        cst::Value::NullValue(_) | cst::Value::ListValue(_) => Ok(()),
+        cst::Value::NullValue(_) | cst::Value::ListValue(_) => arguments.other(key),
         cst::Value::ObjectValue(object) => {
             let mut seen = BTreeSet::new();
             for member in object.object_fields() {
@@ -768,10 +784,19 @@ fn value_into(
 struct Arguments<'a> {
     field: &'a str,
     values: BTreeMap<String, String>,
+    /// Paths given a null or a list (the others are in `values`).
+    other_paths: BTreeSet<String>,
     budget: &'a mut Budget,
 }
 
 impl Arguments<'_> {
+    /// Records a path given a null or a list.
+    fn other(&mut self, key: String) -> Result<(), GraphqlError> {
+        self.count()?;
+        self.other_paths.insert(key);
+        Ok(())
+    }
+
     /// Counts one more resolved value against the budget.
     fn count(&mut self) -> Result<(), GraphqlError> {
         self.budget.argument_values += 1;
@@ -797,7 +822,7 @@ impl Arguments<'_> {
             Json::String(s) => self.insert(key, s.clone()),
             Json::Number(n) => self.insert(key, n.to_string()),
             Json::Bool(b) => self.insert(key, b.to_string()),
-            Json::Null | Json::Array(_) => self.count(),
+            Json::Null | Json::Array(_) => self.other(key),
             Json::Object(map) => {
                 self.count()?;
                 for (name, inner) in map {

@@ -510,3 +510,14 @@ fn a_variable_used_by_many_fields_is_counted_each_time() {
     let b = with_vars(&format!("query($v: Input) {{ {uses} }}"), serde_json::json!({ "v": keys }));
     assert_eq!(error(&b), "root field arguments resolve to more than 1000 values");
 }
+
+#[test]
+fn argument_paths_include_nulls_and_lists() {
+    let q = r#"mutation($i: I!) { m(input: $i) { errors } }"#;
+    let vars = serde_json::json!({"i": {"fullPath": "g", "a": null, "b": [1], "c": {"d": true}}});
+    let f = root_fields(&with_vars(q, vars)).unwrap();
+    let paths: Vec<&str> = f[0].argument_paths().collect();
+    assert_eq!(paths, ["input.a", "input.b", "input.c.d", "input.fullPath"]);
+    let f = fields(r#"mutation { m(input: {fullPath: "g", x: null, y: [1]}) { errors } }"#);
+    assert_eq!(f[0].argument_paths().collect::<Vec<_>>(), ["input.fullPath", "input.x", "input.y"]);
+}
