@@ -90,8 +90,9 @@ fn graphql_target(field: &GraphqlField) -> String {
 }
 
 const GRAPHQL_INTRO: &str = "Root fields of `POST /api/graphql`. Every root field of the executed \
-operation is decided like an endpoint, at the project or group its argument names; a document \
-is allowed only if all of its fields are, and an unmapped field is denied.";
+operation is decided like an endpoint, at the project or group its argument names, and the \
+object fields below it as the next table says; a document is allowed only if all of its fields \
+are, and an unmapped field is denied.";
 
 const GRAPHQL_TYPES_INTRO: &str = "Fields below the root. Every field with a selection set (an object, or a \
 list of them) needs the permission listed for its type and name where it reaches: the same namespace, \

@@ -3,9 +3,11 @@
 //! A GraphQL request is authorized field by field: every field at the root of the
 //! executed operation (`project`, `createIssue`, …) is one thing the token must be
 //! allowed to do, and the argument that names its target (`fullPath`,
-//! `input.projectPath`, a global id) tells where. [`root_fields`] turns a request body
-//! into that list; it knows nothing about the engine, the catalog or the schema, and
-//! the mapping of fields to permissions lives elsewhere.
+//! `input.projectPath`, a global id) tells where; the fields selected below each
+//! root field are authorized too, by the type they are selected on. [`root_fields`]
+//! turns a request body into that list, each root field with its selection tree;
+//! it knows nothing about the engine, the catalog or the schema, and the mapping of
+//! fields to permissions lives elsewhere.
 //!
 //! What it does, conservatively (an authorization check must never see less than
 //! the server will execute):
