@@ -25,6 +25,7 @@ Pipeline
      reported (unroutable syntax, a boundary no token could satisfy, two routes
      matching the same requests);
    - GraphQL root fields from ``rules/graphql_fields.tsv``;
+   - GraphQL object fields below the root from ``rules/graphql_types.tsv``;
    - custom abilities, ability aliases and legacy token scopes.
 4. Render every table as sorted, tab-separated UTF-8 text with LF endings and
    either write it to ``catalog/data/`` or, with ``--check``, compare it with
@@ -919,10 +920,34 @@ GRAPHQL_KINDS = ("query", "mutation")
 ARGUMENT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
-def load_graphql(ref: Reference, raw: dict) -> list:
+def graphql_user_rule(row, label: str, abilities: dict) -> dict:
+    """The user-side columns of a graphql_fields.tsv row, checked."""
+    where = row.where()
+    if row["group_path"] not in ("", "yes"):
+        raise CatalogError(f"{where}: {label}: group_path must be yes or empty")
+    if row["group_path"] and row["boundary"] != "project":
+        raise CatalogError(f"{where}: {label}: group_path is for project fields")
+    if row["role"] and row["role"] not in ROLES:
+        raise CatalogError(f"{where}: {label}: unknown role {row['role']!r}")
+    names = split_list(row["abilities"])
+    unknown = [a for a in names if a not in abilities]
+    if unknown:
+        raise CatalogError(f"{where}: {label}: unknown custom ability {', '.join(unknown)}")
+    arguments = split_list(row["ability_arguments"])
+    if arguments and not names:
+        raise CatalogError(f"{where}: {label}: ability_arguments without abilities")
+    bad = [a for a in arguments if not ARGUMENT_PATH.match(a)]
+    if bad:
+        raise CatalogError(f"{where}: argument {bad[0]!r} is not a dotted name")
+    return {"group_path": row["group_path"], "role": row["role"],
+            "abilities": join_list(names), "ability_arguments": join_list(arguments)}
+
+
+def load_graphql(ref: Reference, raw: dict, abilities: dict) -> list:
     """rules/graphql_fields.tsv, checked against the reference and the catalog."""
     rows = read_tsv(RULES_DIR / "graphql_fields.tsv",
-                    ("kind", "field", "permissions", "boundary", "argument"), True)
+                    ("kind", "field", "permissions", "boundary", "argument", "group_path", "role",
+                     "abilities", "ability_arguments"), True)
     known = {(r["kind"], r["name"]) for r in ref.graphql}
     result, seen = [], set()
     for row in rows:
@@ -956,7 +981,61 @@ def load_graphql(ref: Reference, raw: dict) -> list:
             raise CatalogError(f"{where}: argument {argument!r} is not a dotted name")
         result.append({"kind": row["kind"], "field": row["field"],
                        "permissions": join_list(permissions), "boundary": boundary,
-                       "argument": argument})
+                       "argument": argument, **graphql_user_rule(row, label, abilities)})
+    return result
+
+
+GRAPHQL_REACHES = ("same", "parent", "descendants", "everywhere")
+GRAPHQL_TYPE = re.compile(r"\[?[A-Z][A-Za-z0-9_]*\]?\Z")
+
+
+def reference_return_type(declared: str) -> str:
+    """``returns:ProjectConnection`` -> ``[Project]``; ``returns:[X!]!`` -> ``[X]``."""
+    name = declared.removeprefix("returns:").replace("!", "")
+    if name.startswith("["):
+        return name
+    if name.endswith("Connection"):
+        return f"[{name.removesuffix('Connection')}]"
+    return name
+
+
+def load_graphql_types(ref: Reference, raw: dict, graphql: list) -> list:
+    """rules/graphql_types.tsv: the object fields below the root, checked against
+    the reference (root return types) and the catalog (permissions)."""
+    rows = read_tsv(RULES_DIR / "graphql_types.tsv",
+                    ("type", "field", "returns", "reach", "permission", "origin"), True)
+    returns = {r["name"]: reference_return_type(r["type"]) for r in ref.graphql if r["kind"] == "query"}
+    roots = {f["field"] for f in graphql if f["kind"] == "query"}
+    result, seen = [], set()
+    for row in rows:
+        where, key = row.where(), (row["type"], row["field"])
+        label = f"{row['type']}.{row['field']}"
+        if key in seen:
+            raise CatalogError(f"{where}: {label} is listed twice")
+        seen.add(key)
+        if not GRAPHQL_TYPE.match(row["returns"]):
+            raise CatalogError(f"{where}: {label}: returns {row['returns']!r} is not a type or [type]")
+        if row["reach"] not in GRAPHQL_REACHES:
+            raise CatalogError(f"{where}: {label}: reach must be one of {', '.join(GRAPHQL_REACHES)}")
+        if row["origin"] not in ("gitlab", "assigned"):
+            raise CatalogError(f"{where}: {label}: origin must be gitlab or assigned")
+        permission = row["permission"]
+        if row["type"] in ("Query", "Mutation"):
+            if permission != "-":
+                raise CatalogError(f"{where}: {label}: a root field's permission is in graphql_fields.tsv; "
+                                   "write -")
+            if row["type"] == "Query" and row["field"] not in roots:
+                raise CatalogError(f"{where}: {label} is not a mapped query of graphql_fields.tsv")
+            if row["type"] == "Query" and returns.get(row["field"]) != row["returns"]:
+                raise CatalogError(f"{where}: {label} returns {returns.get(row['field'])} in "
+                                   f"graphql_operations.tsv, not {row['returns']}")
+            if row["type"] == "Mutation" and row["field"] != "*":
+                raise CatalogError(f"{where}: mutations are listed once, as Mutation *")
+        elif permission != "-" and permission not in raw:
+            raise CatalogError(f"{where}: {label}: unknown raw permission {permission!r}")
+        result.append({"type": row["type"], "field": row["field"], "returns": row["returns"],
+                       "reach": row["reach"], "permission": "" if permission == "-" else permission,
+                       "origin": row["origin"]})
     return result
 
 
@@ -979,7 +1058,7 @@ def render(columns: tuple, rows: list, key=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) -> dict:
+def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, graphql_types) -> dict:
     files = {}
     files["assignable.tsv"] = render(
         ("name", "category", "resource", "action", "boundaries", "raw_permissions", "origin"),
@@ -1010,7 +1089,10 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql) 
     files["ability_aliases.tsv"] = render(
         ("alias", "canonical"),
         [dict(alias=a, canonical=c) for a, c in aliases.items()])
-    files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument"), graphql)
+    files["graphql.tsv"] = render(("kind", "field", "permissions", "boundary", "argument", "group_path",
+                                   "role", "abilities", "ability_arguments"), graphql)
+    files["graphql_types.tsv"] = render(
+        ("type", "field", "returns", "reach", "permission", "origin"), graphql_types)
     files["legacy_scopes.tsv"] = render(
         ("scope", "api_methods", "api_paths", "git"),
         [dict(s, scope=n) for n, s in scopes.items()])
@@ -1036,8 +1118,9 @@ def build(reference_dir: Path, report: Report) -> tuple:
     apply_rules(raw, rules, report)
     endpoints = build_endpoints(candidates, ref, raw, report)
     scopes = load_legacy_scopes(ref)
-    graphql = load_graphql(ref, raw)
-    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql)
+    graphql = load_graphql(ref, raw, abilities)
+    graphql_types = load_graphql_types(ref, raw, graphql)
+    files = render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, graphql_types)
     return files, dict(assignable=assignable, raw=raw, endpoints=endpoints,
                        abilities=abilities, aliases=aliases, scopes=scopes, rules=rules,
                        graphql=graphql, reference=ref)

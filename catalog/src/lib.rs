@@ -18,7 +18,7 @@ pub use load::CatalogError;
 pub use model::*;
 
 /// The data files compiled into this crate, by file name.
-const BUILTIN_FILES: [(&str, &str); 7] = [
+const BUILTIN_FILES: [(&str, &str); 8] = [
     ("permissions.tsv", include_str!("../data/permissions.tsv")),
     ("assignable.tsv", include_str!("../data/assignable.tsv")),
     ("endpoints.tsv", include_str!("../data/endpoints.tsv")),
@@ -26,6 +26,7 @@ const BUILTIN_FILES: [(&str, &str); 7] = [
     ("ability_aliases.tsv", include_str!("../data/ability_aliases.tsv")),
     ("legacy_scopes.tsv", include_str!("../data/legacy_scopes.tsv")),
     ("graphql.tsv", include_str!("../data/graphql.tsv")),
+    ("graphql_types.tsv", include_str!("../data/graphql_types.tsv")),
 ];
 
 impl Catalog {
@@ -40,7 +41,7 @@ impl Catalog {
         })
     }
 
-    /// Loads the catalog from a directory holding the seven data files.
+    /// Loads the catalog from a directory holding the eight data files.
     pub fn from_dir(dir: &std::path::Path) -> Result<Catalog, CatalogError> {
         Catalog::from_sources(|file| {
             let path = dir.join(file);

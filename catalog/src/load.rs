@@ -114,7 +114,7 @@ fn rows<'a>(
 }
 
 impl Catalog {
-    /// Builds a catalog from the seven data files, given a way to read each by name.
+    /// Builds a catalog from the eight data files, given a way to read each by name.
     pub(crate) fn from_sources(
         mut read: impl FnMut(&str) -> Result<String, CatalogError>,
     ) -> Result<Catalog, CatalogError> {
@@ -125,8 +125,17 @@ impl Catalog {
         let ability_aliases = parse_aliases(&read("ability_aliases.tsv")?)?;
         let legacy_scopes = parse_legacy_scopes(&read("legacy_scopes.tsv")?)?;
         let graphql = parse_graphql(&read("graphql.tsv")?)?;
-        let catalog =
-            Catalog { permissions, assignable, endpoints, abilities, ability_aliases, legacy_scopes, graphql };
+        let graphql_types = parse_graphql_types(&read("graphql_types.tsv")?)?;
+        let catalog = Catalog {
+            permissions,
+            assignable,
+            endpoints,
+            abilities,
+            ability_aliases,
+            legacy_scopes,
+            graphql,
+            graphql_types,
+        };
         catalog.validate()?;
         Ok(catalog)
     }
@@ -270,6 +279,12 @@ impl Catalog {
                 return Err(err("graphql.tsv", line, format!("{label} requires no permission")));
             }
             check_needs("graphql.tsv", line, &label, "field", &f.permissions, f.boundary)?;
+            if f.group_path {
+                check_needs("graphql.tsv", line, &label, "field", &f.permissions, Boundary::Group)?;
+            }
+            if let Some(unknown) = f.abilities.iter().find(|a| self.canonical_ability(a).is_none()) {
+                return Err(err("graphql.tsv", line, format!("{label}: unknown custom ability {unknown:?}")));
+            }
             let namespaced = matches!(f.boundary, Boundary::Project | Boundary::Group);
             if namespaced != f.argument.is_some() {
                 return Err(err(
@@ -277,6 +292,36 @@ impl Catalog {
                     line,
                     format!("{label}: project and group fields name their argument, others must not"),
                 ));
+            }
+        }
+
+        let mut type_fields: HashSet<(&str, &str)> = HashSet::new();
+        for (i, f) in self.graphql_types.iter().enumerate() {
+            let line = i + 2;
+            let label = format!("{}.{}", f.parent, f.field);
+            if !type_fields.insert((&f.parent, &f.field)) {
+                return Err(err("graphql_types.tsv", line, format!("{label} is listed twice")));
+            }
+            if let Some(name) = &f.permission {
+                if !permissions.contains_key(name.as_str()) {
+                    return Err(err(
+                        "graphql_types.tsv",
+                        line,
+                        format!("{label} requires unknown permission {name:?}"),
+                    ));
+                }
+                if !granted.contains(name.as_str()) {
+                    let message = format!("permission {name:?} is not granted by any assignable permission");
+                    return Err(err("graphql_types.tsv", line, message));
+                }
+            }
+            let root = f.parent == "Query" || f.parent == "Mutation";
+            if root && f.permission.is_some() {
+                let message = format!("{label}: a root field's permission belongs in graphql.tsv");
+                return Err(err("graphql_types.tsv", line, message));
+            }
+            if f.parent == "Query" && !fields.contains(&(GraphqlKind::Query, f.field.as_str())) {
+                return Err(err("graphql_types.tsv", line, format!("{label} is not a query field of graphql.tsv")));
             }
         }
 
@@ -399,7 +444,17 @@ fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
 }
 
 fn parse_graphql(text: &str) -> Result<Vec<GraphqlField>, CatalogError> {
-    const COLUMNS: &[&str] = &["kind", "field", "permissions", "boundary", "argument"];
+    const COLUMNS: &[&str] = &[
+        "kind",
+        "field",
+        "permissions",
+        "boundary",
+        "argument",
+        "group_path",
+        "role",
+        "abilities",
+        "ability_arguments",
+    ];
     rows("graphql.tsv", text, COLUMNS)?
         .map(|row| {
             let (kind, boundary) = (row.get("kind"), row.get("boundary"));
@@ -411,6 +466,45 @@ fn parse_graphql(text: &str) -> Result<Vec<GraphqlField>, CatalogError> {
                 boundary: Boundary::parse(boundary)
                     .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
                 argument: Some(row.get("argument")).filter(|a| !a.is_empty()).map(str::to_owned),
+                group_path: match row.get("group_path") {
+                    "" => false,
+                    "yes" => true,
+                    other => return Err(row.error(format!("group_path must be yes or empty, not {other:?}"))),
+                },
+                role: match row.get("role") {
+                    "" => None,
+                    name => Some(role_level(name).ok_or_else(|| row.error(format!("unknown role {name:?}")))?),
+                },
+                abilities: row.list("abilities"),
+                ability_arguments: row.list("ability_arguments"),
+            })
+        })
+        .collect()
+}
+
+fn parse_graphql_types(text: &str) -> Result<Vec<GraphqlTypeField>, CatalogError> {
+    const COLUMNS: &[&str] = &["type", "field", "returns", "reach", "permission", "origin"];
+    rows("graphql_types.tsv", text, COLUMNS)?
+        .map(|row| {
+            let returns = row.required("returns")?;
+            let (returns, list) = match returns.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                Some(element) => (element.to_owned(), true),
+                None => (returns, false),
+            };
+            if returns.is_empty() || !returns.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(row.error(format!("returns must be a type or [type], not {:?}", row.get("returns"))));
+            }
+            let reach = row.get("reach");
+            Ok(GraphqlTypeField {
+                parent: row.required("type")?,
+                field: row.required("field")?,
+                returns,
+                list,
+                reach: GraphqlReach::parse(reach).ok_or_else(|| {
+                    row.error(format!("reach must be same, parent, descendants or everywhere, not {reach:?}"))
+                })?,
+                permission: Some(row.get("permission")).filter(|p| !p.is_empty()).map(str::to_owned),
+                origin: row.origin()?,
             })
         })
         .collect()

@@ -268,6 +268,72 @@ pub struct GraphqlField {
     /// `input.projectPath`, `id` for a global id); none for user and instance
     /// fields.
     pub argument: Option<String>,
+    /// Whether the argument may name a group as well as a project (then the
+    /// field is decided at the group).
+    pub group_path: bool,
+    /// The lowest base-role access level GitLab asks of the user when it asks
+    /// more than the permissions' own roles.
+    pub role: Option<u8>,
+    /// Custom abilities that also let a member with a lower role do it.
+    pub abilities: Vec<String>,
+    /// When not empty, the abilities count only if the field sets nothing but
+    /// its target argument and these dotted arguments.
+    pub ability_arguments: Vec<String>,
+}
+
+/// Where the objects a GraphQL field returns can be, seen from where it is selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GraphqlReach {
+    /// The same namespace (a project's issues).
+    Same,
+    /// The parent group (a project's group, a group's parent).
+    Parent,
+    /// The group and every subgroup and project below it (a group's projects).
+    Descendants,
+    /// Any namespace the user can see (a user's memberships, instance-wide lists).
+    Everywhere,
+}
+
+impl GraphqlReach {
+    /// The spelling used in the data files.
+    pub fn name(self) -> &'static str {
+        match self {
+            GraphqlReach::Same => "same",
+            GraphqlReach::Parent => "parent",
+            GraphqlReach::Descendants => "descendants",
+            GraphqlReach::Everywhere => "everywhere",
+        }
+    }
+
+    /// Parses a data-file spelling.
+    pub fn parse(name: &str) -> Option<GraphqlReach> {
+        [GraphqlReach::Same, GraphqlReach::Parent, GraphqlReach::Descendants, GraphqlReach::Everywhere]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+}
+
+/// One GraphQL field that returns an object, selected on a type
+/// (`Project.issues`): what it returns, where that can be, and what reading it
+/// needs. Root queries are listed on `Query` (their permission is their
+/// [`GraphqlField`]'s); every mutation's payload is `Mutation.*`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphqlTypeField {
+    /// The type the field is selected on (`Project`, `Query`, `Payload`).
+    pub parent: String,
+    /// The field's name (`*` on `Mutation`: every mutation).
+    pub field: String,
+    /// The returned type's name (`Issue`), the element type for a list.
+    pub returns: String,
+    /// Whether it returns a list or a connection (`[Issue]` in the data).
+    pub list: bool,
+    /// Where the returned objects can be.
+    pub reach: GraphqlReach,
+    /// The raw permission needed where it reaches; none when the object is
+    /// read as part of its parent.
+    pub permission: Option<String>,
+    /// Where the mapping comes from.
+    pub origin: Origin,
 }
 
 /// A custom-role ability.
@@ -357,6 +423,8 @@ pub struct Catalog {
     pub legacy_scopes: Vec<LegacyScope>,
     /// GraphQL root fields the engine can decide.
     pub graphql: Vec<GraphqlField>,
+    /// GraphQL object fields below the root the engine can decide.
+    pub graphql_types: Vec<GraphqlTypeField>,
 }
 
 impl Catalog {

@@ -3,6 +3,8 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
+use std::collections::HashSet;
+
 use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
 use crate::api::*;
@@ -13,6 +15,9 @@ use crate::permset::PermId;
 use crate::policy::{Access, NsKind, Policy, Reach, Standing, TokenRec, TokenRights};
 use crate::reading::{self, Reading};
 use crate::world::PushLevel;
+
+mod nested;
+use nested::{Place, Walk};
 
 /// A step-by-step account, kept only when `explain` asks for one.
 pub struct Trace(Option<Vec<String>>);
@@ -66,6 +71,18 @@ struct Target {
     writes: Vec<RefWrite>,
     /// How the endpoint authenticates callers (always tokens outside REST).
     auth: Auth,
+    /// What GitLab asks of the user instead of the permissions' own roles, when
+    /// the catalog says (GraphQL fields only).
+    user_rule: Option<UserRule>,
+}
+
+/// A user-side rule of a GraphQL field: a base role above the permissions'
+/// own, or custom abilities that do instead.
+struct UserRule {
+    /// The lowest access level GitLab asks for, if more than the permissions'.
+    role: Option<u8>,
+    /// Ability indexes that let a member do it whatever their base role.
+    abilities: Vec<usize>,
 }
 
 /// A denial before the checks could run.
@@ -171,10 +188,11 @@ impl Policy {
         self.run(token.as_ref(), target, r.at, trace)
     }
 
-    /// A GraphQL request is allowed only if every root field it executes is:
-    /// each field is decided like an endpoint, and the first denial decides.
-    /// The request GitLab executes is read by [`reading`] (query string merged
-    /// over the body) and handed to the GraphQL reader as one JSON document.
+    /// A GraphQL request is allowed only if every root field it executes is,
+    /// and every object field below them ([`nested`]): each root field is decided
+    /// like an endpoint, and the first denial decides. The request GitLab
+    /// executes is read by [`reading`] (query string merged over the body) and
+    /// handed to the GraphQL reader as one JSON document.
     fn decide_graphql(&self, read: &Reading, token: Option<&TokenRef>, at: Timestamp, trace: &mut Trace) -> Decision {
         let document = match read.graphql_document() {
             Ok(document) => document,
@@ -197,28 +215,24 @@ impl Policy {
             format!("graphql: root fields {}", names.join(", "))
         });
         let mut combined: Option<Decision> = None;
+        let mut checked = HashSet::new();
         for field in &fields {
-            let decision = self.run(token, self.graphql_target(field), at, trace);
+            let target = self.graphql_target(field);
+            let root = target.as_ref().ok().map(|t| (Place::of_root(t.boundary, t.ns), t.required.clone()));
+            let decision = self.run(token, target, at, trace);
             if decision.effect == Effect::Deny {
                 return decision;
             }
-            combined = Some(match combined {
-                None => decision,
-                Some(mut all) => {
-                    all.reasons.extend(decision.reasons);
-                    for p in decision.required_permissions {
-                        if !all.required_permissions.contains(&p) {
-                            all.required_permissions.push(p);
-                        }
-                    }
-                    for p in decision.accepted_permissions {
-                        if !all.accepted_permissions.contains(&p) {
-                            all.accepted_permissions.push(p);
-                        }
-                    }
-                    all
-                }
-            });
+            merge(&mut combined, decision);
+            let Some((place, root_perms)) = root else { continue };
+            let mutation = field.kind == OperationKind::Mutation;
+            let mut walk = Walk { policy: self, token, at, mutation, checked: &mut checked, allowed: Vec::new() };
+            if let Err(denied) = walk.root(&field.name, place, &root_perms, &field.selections, trace) {
+                return denied;
+            }
+            for decision in walk.allowed {
+                merge(&mut combined, decision);
+            }
         }
         combined.unwrap_or_else(|| {
             self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace)
@@ -242,25 +256,62 @@ impl Policy {
             .and_then(|fields| fields.get(field.name.as_str()))
             .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
         let mapped = &self.catalog.graphql[index];
-        let ns = match (&mapped.argument, mapped.boundary) {
+        let (boundary, ns) = match (&mapped.argument, mapped.boundary) {
             (Some(argument), Boundary::Project | Boundary::Group) => {
                 let value = field.argument(argument).ok_or_else(|| {
                     Refusal(Code::MalformedRequest, format!("{label}: argument {argument} is missing or not a string"))
                 })?;
                 let ns_kind = if mapped.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
-                Some(self.graphql_namespace(value, ns_kind)?)
+                match self.graphql_namespace(value, ns_kind) {
+                    Ok(ns) => (mapped.boundary, Some(ns)),
+                    // A project field whose argument may name a group as well.
+                    Err(_) if mapped.group_path => {
+                        (Boundary::Group, Some(self.graphql_namespace(value, NsKind::Group)?))
+                    }
+                    Err(refusal) => return Err(refusal),
+                }
             }
-            _ => None,
+            _ => (mapped.boundary, None),
         };
         Ok(Target {
             label,
             required: self.graphql_perms[index].clone(),
-            boundary: mapped.boundary,
+            boundary,
             ns,
             scope_test: ScopeTest::Graphql { mutation: kind == GraphqlKind::Mutation },
             writes: Vec::new(),
             auth: Auth::Token,
+            user_rule: self.graphql_user_rule(mapped, field),
         })
+    }
+
+    /// The user-side rule of a mapped GraphQL field: its role, and its custom
+    /// abilities when the field sets only the arguments they are limited to.
+    fn graphql_user_rule(
+        &self,
+        mapped: &finegrain_catalog::GraphqlField,
+        field: &graphql::RootField,
+    ) -> Option<UserRule> {
+        if mapped.role.is_none() && mapped.abilities.is_empty() {
+            return None;
+        }
+        let limited = !mapped.ability_arguments.is_empty();
+        let within = field
+            .argument_paths()
+            .all(|path| mapped.argument.as_deref() == Some(path) || mapped.ability_arguments.iter().any(|a| a == path));
+        let abilities = if limited && !within {
+            Vec::new()
+        } else {
+            mapped
+                .abilities
+                .iter()
+                .filter_map(|name| {
+                    let canonical = self.catalog.canonical_ability(name)?;
+                    self.catalog.abilities.iter().position(|a| a.name == canonical)
+                })
+                .collect()
+        };
+        Some(UserRule { role: mapped.role, abilities })
     }
 
     /// A namespace named by a GraphQL argument: a full path, or a global id
@@ -377,6 +428,7 @@ impl Policy {
             scope_test: ScopeTest::Endpoint(routed.endpoint),
             writes,
             auth: endpoint.auth,
+            user_rule: None,
         })
     }
 
@@ -393,6 +445,7 @@ impl Policy {
             scope_test: ScopeTest::Git { push },
             writes,
             auth: Auth::Token,
+            user_rule: None,
         })
     }
 
@@ -464,6 +517,7 @@ impl Policy {
             scope_test: ScopeTest::Permissions,
             writes,
             auth: Auth::Token,
+            user_rule: None,
         })
     }
 
@@ -696,12 +750,24 @@ impl Policy {
         place: Option<(usize, &Standing)>,
         trace: &mut Trace,
     ) -> Result<(), Refusal> {
-        let missing: Vec<&str> = target
+        let mut missing: Vec<String> = target
             .required
             .iter()
             .filter(|p| !self.user_holds(user, **p, place, target.boundary))
-            .map(|p| self.perm_name(*p))
+            .map(|p| self.perm_name(*p).to_owned())
             .collect();
+        if let (Some(rule), Some((_, standing))) = (&target.user_rule, place) {
+            if let Some(a) = rule.abilities.iter().find(|a| standing.abilities.contains(a)) {
+                let name = &self.catalog.abilities[*a].name;
+                trace.note(|| format!("user: the custom ability {name} lets a member do {}", target.label));
+                missing.clear();
+            } else if let Some(level) = rule.role
+                && standing.level < level
+                && !self.users[user].admin
+            {
+                missing.push(format!("the {} role GitLab asks for", finegrain_catalog::role_name(level)));
+            }
+        }
         let username = &self.users[user].username;
         let role = || match place {
             Some((ns, standing)) => {
@@ -839,6 +905,26 @@ impl Policy {
             )
         });
         reasons
+    }
+}
+
+/// Adds an allowed decision to the decisions of a request's other parts:
+/// reasons, required and accepted permissions are united.
+fn merge(combined: &mut Option<Decision>, decision: Decision) {
+    let Some(all) = combined else {
+        *combined = Some(decision);
+        return;
+    };
+    all.reasons.extend(decision.reasons);
+    for p in decision.required_permissions {
+        if !all.required_permissions.contains(&p) {
+            all.required_permissions.push(p);
+        }
+    }
+    for p in decision.accepted_permissions {
+        if !all.accepted_permissions.contains(&p) {
+            all.accepted_permissions.push(p);
+        }
     }
 }
 

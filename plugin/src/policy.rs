@@ -116,6 +116,10 @@ pub struct Policy {
     /// GraphQL root fields by kind and name, and their permissions as ids.
     pub graphql_fields: HashMap<GraphqlKind, HashMap<String, usize>>,
     pub graphql_perms: Vec<Vec<PermId>>,
+    /// GraphQL object fields by parent type and name (indexes into
+    /// `catalog.graphql_types`), and the permission of each as an id.
+    pub graphql_type_fields: HashMap<String, HashMap<String, usize>>,
+    pub graphql_type_perms: Vec<Option<PermId>>,
     pub scope_ids: HashMap<String, usize>,
     /// Raw permissions each legacy scope covers in permission-shaped checks.
     pub scope_perms: Vec<PermSet>,
@@ -183,6 +187,11 @@ impl Policy {
         }
         let graphql_perms: Vec<Vec<PermId>> =
             catalog.graphql.iter().map(|f| f.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
+        let mut graphql_type_fields: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        for (i, f) in catalog.graphql_types.iter().enumerate() {
+            graphql_type_fields.entry(f.parent.clone()).or_default().insert(f.field.clone(), i);
+        }
+        let graphql_type_perms = catalog.graphql_types.iter().map(|f| f.permission.as_deref().and_then(perm)).collect();
         let download_code = perm("download_code");
         let push_code = perm("push_code");
         let scope_ids = catalog.legacy_scopes.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
@@ -217,6 +226,8 @@ impl Policy {
             endpoint_perms,
             graphql_fields,
             graphql_perms,
+            graphql_type_fields,
+            graphql_type_perms,
             scope_ids,
             scope_perms,
             users: Vec::new(),

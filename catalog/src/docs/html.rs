@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{GRAPHQL_INTRO, INTRO, totals};
-use super::{EndpointEntry, GraphqlEntry, PermissionUse, Reference, granted_text, reference};
+use super::markdown::{GRAPHQL_INTRO, GRAPHQL_TYPES_INTRO, INTRO, totals};
+use super::{EndpointEntry, GraphqlEntry, GraphqlTypeEntry, PermissionUse, Reference, granted_text, reference};
 use crate::Catalog;
 
 /// Escapes text for HTML element content and attribute values.
@@ -107,7 +107,26 @@ fn contents(r: &Reference, out: &mut String) {
         }
         let _ = writeln!(out, "</ul></li>");
     }
-    let _ = writeln!(out, "<li><a href=\"#graphql\">GraphQL</a> ({} root fields)</li>\n</ul>\n</nav>", r.graphql.len());
+    let _ = writeln!(
+        out,
+        "<li><a href=\"#graphql\">GraphQL</a> ({} root fields)<ul><li><a href=\"#graphql-types\">GraphQL object \
+         fields</a> ({})</li></ul></li>\n</ul>\n</nav>",
+        r.graphql.len(),
+        r.graphql_types.len()
+    );
+}
+
+/// A row of the object-field table. Its class is not `endpoint`: the page's
+/// counters count endpoints and root fields only.
+fn graphql_type_row(t: &GraphqlTypeEntry) -> String {
+    format!(
+        "<tr class=\"graphql-type\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        code(&t.field),
+        code(&t.returns),
+        t.reach,
+        code(&t.permission),
+        t.origin
+    )
 }
 
 const ENDPOINT_HEAD: &str = "<thead><tr><th>Method</th><th>Path</th><th>Minimum role</th><th>Raw permissions</th>\
@@ -168,6 +187,16 @@ pub fn html(catalog: &Catalog) -> String {
     );
     for f in &r.graphql {
         let _ = writeln!(out, "{}", graphql_row(f));
+    }
+    let _ = writeln!(
+        out,
+        "</tbody>\n</table>\n</div>\n<div class=\"category\" id=\"graphql-types\">\n<h3>GraphQL object fields</h3>\n\
+         <p>{}</p>\n<table>\n<thead><tr><th>Field</th><th>Returns</th><th>Reach</th><th>Raw permission</th>\
+         <th>Origin</th></tr></thead>\n<tbody>",
+        escape_html(GRAPHQL_TYPES_INTRO)
+    );
+    for t in &r.graphql_types {
+        let _ = writeln!(out, "{}", graphql_type_row(t));
     }
     let _ = writeln!(out, "</tbody>\n</table>\n</div>\n</section>");
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");

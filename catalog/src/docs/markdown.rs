@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{EndpointEntry, GraphqlEntry, PermissionUse, Reference, granted_text, reference};
+use super::{EndpointEntry, GraphqlEntry, GraphqlTypeEntry, PermissionUse, Reference, granted_text, reference};
 use crate::Catalog;
 
 /// The page's opening paragraph (shared with the HTML page).
@@ -15,8 +15,16 @@ category of their first raw permission.";
 
 /// The GraphQL section's opening paragraph.
 pub(super) const GRAPHQL_INTRO: &str = "Root fields of `POST /api/graphql`. Every root field of the \
-executed operation is decided like an endpoint, at the project or group its argument names; a \
-document is allowed only if all of its fields are, and an unmapped field is denied.";
+executed operation is decided like an endpoint, at the project or group its argument names, and the \
+object fields below it as the next table says; a document is allowed only if all of its fields are, \
+and an unmapped field is denied.";
+
+/// The GraphQL object-field table's opening paragraph.
+pub(super) const GRAPHQL_TYPES_INTRO: &str = "Fields below the root. Every field with a selection set \
+(an object, or a list of them) needs the raw permission listed for its type and name where it reaches: \
+the same namespace, the parent group, the group and everything below it (covered by a grant on that \
+group or above), or everywhere the user can see (covered only by an all-memberships grant). An object \
+field not listed is denied; fields without a selection set are read with their object.";
 
 /// The sentence of totals (they add up; GraphQL apart).
 pub(super) fn totals(r: &Reference) -> String {
@@ -82,7 +90,12 @@ fn contents(r: &Reference, out: &mut String) {
             let _ = writeln!(out, "  - [{}](#{}) ({})", c.title, c.anchor, c.endpoints.len());
         }
     }
-    let _ = writeln!(out, "- [GraphQL](#graphql) ({} root fields)\n", r.graphql.len());
+    let _ = writeln!(out, "- [GraphQL](#graphql) ({} root fields)", r.graphql.len());
+    let _ = writeln!(out, "  - [GraphQL object fields](#graphql-types) ({})\n", r.graphql_types.len());
+}
+
+fn graphql_type_row(t: &GraphqlTypeEntry) -> String {
+    format!("| {} | {} | {} | {} | {} |", code(&t.field), code(&t.returns), t.reach, code(&t.permission), t.origin)
 }
 
 /// The reference as GitHub-flavoured Markdown. Headings carry explicit anchors
@@ -116,6 +129,12 @@ pub fn markdown(catalog: &Catalog) -> String {
     let _ = writeln!(out, "|---|---|---|---|---|---|");
     for f in &r.graphql {
         let _ = writeln!(out, "{}", graphql_row(f));
+    }
+    let _ = writeln!(out, "\n<a id=\"graphql-types\"></a>\n### GraphQL object fields\n\n{GRAPHQL_TYPES_INTRO}\n");
+    let _ = writeln!(out, "| Field | Returns | Reach | Raw permission | Origin |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for t in &r.graphql_types {
+        let _ = writeln!(out, "{}", graphql_type_row(t));
     }
     out
 }

@@ -31,6 +31,8 @@ pub struct Reference {
     pub boundaries: Vec<BoundarySection>,
     /// GraphQL root fields, by kind then name.
     pub graphql: Vec<GraphqlEntry>,
+    /// GraphQL object fields below the root, as the catalog lists them.
+    pub graphql_types: Vec<GraphqlTypeEntry>,
 }
 
 /// Totals that add up: the boundaries' endpoint counts sum to `rest_endpoints`,
@@ -109,18 +111,53 @@ pub struct GraphqlEntry {
     pub boundary: Boundary,
     /// The argument naming the project or group (`input.projectPath`).
     pub argument: Option<String>,
+    /// The argument may name a group as well as a project.
+    pub group_path: bool,
+    /// A base role the field asks for besides its permissions.
+    pub role: Option<String>,
+    /// Custom abilities that also allow it.
+    pub abilities: Vec<String>,
+    /// The only arguments a custom ability may set (empty: any).
+    pub ability_arguments: Vec<String>,
     pub min_role: String,
     pub permissions: Vec<PermissionUse>,
 }
 
 impl GraphqlEntry {
-    /// Where the field is decided: `project (input.projectPath)`, or the boundary alone.
+    /// Where and how the field is decided: `project (input.projectPath)`, with
+    /// the role and custom abilities that apply.
     pub fn target(&self) -> String {
-        match &self.argument {
-            Some(argument) => format!("{} ({argument})", self.boundary.name()),
-            None => self.boundary.name().to_owned(),
+        let boundary = if self.group_path { "project or group" } else { self.boundary.name() };
+        let mut target = match &self.argument {
+            Some(argument) => format!("{boundary} ({argument})"),
+            None => boundary.to_owned(),
+        };
+        if let Some(role) = &self.role {
+            target.push_str(&format!("; {role} role"));
         }
+        if !self.abilities.is_empty() {
+            target.push_str(&format!("; or custom ability {}", self.abilities.join(", ")));
+            if !self.ability_arguments.is_empty() {
+                target.push_str(&format!(" when setting only {}", self.ability_arguments.join(", ")));
+            }
+        }
+        target
     }
+}
+
+/// One GraphQL object field below the root: what it returns, where that can
+/// be, and the raw permission needed there.
+#[derive(Clone, Debug, Serialize)]
+pub struct GraphqlTypeEntry {
+    /// `Type.field`.
+    pub field: String,
+    /// The returned type, `[Type]` for a list or connection.
+    pub returns: String,
+    /// `same`, `parent`, `descendants` or `everywhere`.
+    pub reach: &'static str,
+    /// `-` when the object is read as part of its parent.
+    pub permission: String,
+    pub origin: &'static str,
 }
 
 /// The assignable permissions granting each raw permission, each name written
@@ -306,6 +343,10 @@ pub fn reference(catalog: &Catalog) -> Reference {
                 field: f.name.clone(),
                 boundary: f.boundary,
                 argument: f.argument.clone(),
+                group_path: f.group_path,
+                role: f.role.map(|level| role_name(level).to_owned()),
+                abilities: f.abilities.clone(),
+                ability_arguments: f.ability_arguments.clone(),
                 min_role,
                 permissions,
             }
@@ -322,7 +363,18 @@ pub fn reference(catalog: &Catalog) -> Reference {
         raw_permissions: catalog.permissions.len(),
         assignable_permissions: catalog.assignable.len(),
     };
-    Reference { counts, boundaries, graphql }
+    let graphql_types = catalog
+        .graphql_types
+        .iter()
+        .map(|t| GraphqlTypeEntry {
+            field: format!("{}.{}", t.parent, t.field),
+            returns: if t.list { format!("[{}]", t.returns) } else { t.returns.clone() },
+            reach: t.reach.name(),
+            permission: t.permission.clone().unwrap_or_else(|| "-".to_owned()),
+            origin: t.origin.name(),
+        })
+        .collect();
+    Reference { counts, boundaries, graphql, graphql_types }
 }
 
 #[cfg(test)]
