@@ -67,6 +67,7 @@ fn an_endless_loop_is_interrupted_at_the_deadline_and_the_next_check_is_answered
     let started = Instant::now();
     let decision = authz.check(&ask("loop"));
     let took = started.elapsed();
+    eprintln!("rust: deadline {DEADLINE:?}, endless loop interrupted after {took:?}");
     let detail = assert_engine_failure(&decision, 1);
     assert_eq!(detail, "the engine ran past its deadline of 100 ms and was interrupted");
     // At least the deadline less one tick: the first tick may come at once.
