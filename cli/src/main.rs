@@ -3,6 +3,7 @@
 //!
 //! Exit status: 0 allow (or success), 1 deny (or failing cases), 2 bad input.
 
+mod bundle_cli;
 mod component_info;
 #[cfg(test)]
 mod help_check;
@@ -106,6 +107,8 @@ enum BundleCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    #[command(flatten)]
+    Signing(bundle_cli::SigningCommand),
 }
 
 #[derive(Args)]
@@ -270,6 +273,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             (Some(world), _) => bundle_build(&world, &output),
             (None, store) => bundle_build_store(&store_cli::store_path(store.as_deref())?, &output),
         },
+        Command::Bundle(BundleCommand::Signing(command)) => bundle_cli::run(command),
         Command::Check(args) => check(&cli.component, &args, false),
         Command::Explain(args) => check(&cli.component, &args, true),
         Command::Test(args) => test_cmd::test(&engine(&cli.component)?, &args),

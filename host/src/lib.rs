@@ -8,8 +8,12 @@
 //! The engine's request and decision types are re-exported as [`api`].
 
 mod convert;
+pub mod failure;
+pub mod limits;
+pub mod poller;
 pub mod runtime;
 pub mod scenario;
+pub mod signing;
 pub mod time;
 pub mod world_file;
 

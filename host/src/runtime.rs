@@ -3,7 +3,8 @@
 //! [`EngineHost`] compiles the component once per process (explicit `Engine`,
 //! an empty `Linker`: the component imports nothing, and an `InstancePre` so each
 //! policy gets a fresh instance cheaply). [`Authorizer`] is one loaded policy in
-//! its own `Store`, with memory and table limits set on purpose.
+//! its own `Store`, within the [`Limits`] of its host: a deadline per call,
+//! memory, tables and instances.
 //!
 //! The host never lets the guest crash it: if the guest traps, the check is
 //! denied with the reason `engine_failure` and the instance is rebuilt from the
@@ -12,9 +13,11 @@
 use anyhow::{Context, Result, anyhow};
 use finegrain_engine::api as native;
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store, StoreLimits};
 
 use crate::convert;
+use crate::failure::{self, bounded};
+use crate::limits::{self, Limits};
 
 mod bindings {
     wasmtime::component::bindgen!({ path: "../wit", world: "engine" });
@@ -26,9 +29,6 @@ pub(crate) use bindings::finegrain::authz::updates as wit_updates;
 /// The engine component built with this host.
 pub const COMPONENT: &[u8] = include_bytes!(env!("FINEGRAIN_COMPONENT_PATH"));
 
-/// Largest linear memory one policy instance may use. A world of 100,000 users
-/// and tokens fits in well under this; a hostile bundle cannot take the host's memory.
-pub const MEMORY_LIMIT: usize = 512 << 20;
 /// Deepest wasm stack allowed; the engine recurses nowhere deep.
 const MAX_WASM_STACK: usize = 1 << 20;
 
@@ -42,6 +42,7 @@ pub struct EngineHost {
     engine: Engine,
     component: Component,
     pre: bindings::EnginePre<State>,
+    limits: Limits,
 }
 
 /// One import or export of the component: its name and, for an instance, the
@@ -78,12 +79,20 @@ impl EngineHost {
         EngineHost::from_component(COMPONENT)
     }
 
-    /// Compiles another engine component (a new engine swapped in at run time).
+    /// Compiles another engine component (a new engine swapped in at run time),
+    /// with the default [`Limits`].
     pub fn from_component(bytes: &[u8]) -> Result<EngineHost> {
+        EngineHost::with_limits(bytes, Limits::default())
+    }
+
+    /// Compiles an engine component whose instances run within `limits`.
+    pub fn with_limits(bytes: &[u8], limits: Limits) -> Result<EngineHost> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        limits::start_ticker(&engine).context("cannot start the engine's deadline thread")?;
         let component =
             Component::new(&engine, bytes).map_err(|e| anyhow!("{e}")).context("the engine component is not valid")?;
         // The component imports nothing, so the linker stays empty.
@@ -93,7 +102,12 @@ impl EngineHost {
             .map_err(|e| anyhow!("{e}"))
             .context("the engine component needs imports this host does not provide")?;
         let pre = bindings::EnginePre::new(instance_pre).map_err(|e| anyhow!("{e}"))?;
-        Ok(EngineHost { engine, component, pre })
+        Ok(EngineHost { engine, component, pre, limits })
+    }
+
+    /// The limits every instance of this host runs within.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The component's imports and exports, with the functions of each instance.
@@ -108,51 +122,45 @@ impl EngineHost {
     /// Loads a policy bundle into a fresh instance. The error is the engine's
     /// one-line account of what is wrong with the bundle.
     pub fn load(&self, bundle: &[u8]) -> Result<Authorizer> {
-        let (store, instance, resource) = self.instantiate(bundle)?;
-        Ok(Authorizer {
-            host: EngineHostRef { engine: self.engine.clone(), pre: self.pre.clone() },
-            store,
-            instance,
-            resource,
+        let host = EngineHostRef { engine: self.engine.clone(), pre: self.pre.clone(), limits: self.limits.clone() };
+        let loaded = host.instantiate(bundle)?;
+        let mut authorizer = Authorizer {
+            host,
+            store: loaded.0,
+            instance: loaded.1,
+            resource: loaded.2,
             bundle: bundle.to_vec(),
             applied: Vec::new(),
             poisoned: false,
-        })
+            revision: 0,
+        };
+        authorizer.revision = authorizer.revision()?;
+        Ok(authorizer)
     }
-
-    fn instantiate(&self, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
-        instantiate(&self.engine, &self.pre, bundle)
-    }
-}
-
-fn instantiate(
-    engine: &Engine,
-    pre: &bindings::EnginePre<State>,
-    bundle: &[u8],
-) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(MEMORY_LIMIT)
-        .table_elements(100_000)
-        .instances(8)
-        .tables(8)
-        .memories(2)
-        .build();
-    let mut store = Store::new(engine, State { limits });
-    store.limiter(|state| &mut state.limits);
-    let instance = pre.instantiate(&mut store).map_err(|e| anyhow!("{e}"))?;
-    let resource = instance
-        .finegrain_authz_authorize()
-        .authorizer()
-        .call_load(&mut store, bundle)
-        .map_err(|e| anyhow!("the engine failed while loading the bundle: {e}"))?
-        .map_err(|message| anyhow!("{message}"))?;
-    Ok((store, instance, resource))
 }
 
 /// What an `Authorizer` needs to rebuild itself.
 struct EngineHostRef {
     engine: Engine,
     pre: bindings::EnginePre<State>,
+    limits: Limits,
+}
+
+impl EngineHostRef {
+    /// A fresh instance with `bundle` loaded, within the load deadline.
+    fn instantiate(&self, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
+        let mut store = Store::new(&self.engine, State { limits: self.limits.store_limits(bundle.len()) });
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(limits::ticks(self.limits.load_deadline));
+        let instance = self.pre.instantiate(&mut store).map_err(|e| anyhow!("{e}"))?;
+        let resource = instance
+            .finegrain_authz_authorize()
+            .authorizer()
+            .call_load(&mut store, bundle)
+            .map_err(|e| anyhow!("cannot load the bundle: {}", failure::describe(&e, self.limits.load_deadline)))?
+            .map_err(|message| anyhow!("{}", failure::one_line(&message)))?;
+        Ok((store, instance, resource))
+    }
 }
 
 /// One loaded policy inside the component.
@@ -164,29 +172,19 @@ pub struct Authorizer {
     bundle: Vec<u8>,
     applied: Vec<Vec<native::Update>>,
     poisoned: bool,
-}
-
-/// The decision returned when the guest itself failed: deny, fail closed.
-fn engine_failure(error: &wasmtime::Error) -> native::Decision {
-    native::Decision {
-        effect: native::Effect::Deny,
-        reasons: vec![native::Reason { code: "engine_failure".into(), detail: format!("the engine failed: {error}") }],
-        required_permissions: Vec::new(),
-        accepted_permissions: Vec::new(),
-        boundary: None,
-        namespace: None,
-        revision: 0,
-    }
+    /// The last revision the guest reported, for decisions it could not make.
+    revision: u64,
 }
 
 impl Authorizer {
     /// Rebuilds the instance after a trap: the bundle plus every update applied.
     fn recover(&mut self) -> Result<()> {
-        let (store, instance, resource) = instantiate(&self.host.engine, &self.host.pre, &self.bundle)?;
+        let (store, instance, resource) = self.host.instantiate(&self.bundle)?;
         self.store = store;
         self.instance = instance;
         self.resource = resource;
         for updates in self.applied.clone() {
+            self.store.set_epoch_deadline(limits::ticks(self.host.limits.call_deadline));
             let wit: Vec<_> = updates.iter().map(convert::update).collect();
             let authz = self.instance.finegrain_authz_authorize();
             authz
@@ -207,6 +205,7 @@ impl Authorizer {
         if self.poisoned {
             self.recover().map_err(|e| wasmtime::Error::msg(e.to_string()))?;
         }
+        self.store.set_epoch_deadline(limits::ticks(self.host.limits.call_deadline));
         let result = f(&self.instance, &mut self.store, self.resource);
         if result.is_err() {
             self.poisoned = true;
@@ -214,12 +213,24 @@ impl Authorizer {
         result
     }
 
+    /// The deny for a call that failed, with one line of detail.
+    fn failed(&self, error: &wasmtime::Error) -> native::Decision {
+        failure::engine_failure(failure::describe(error, self.host.limits.call_deadline), self.revision)
+    }
+
+    /// A decision from the guest, bounded, its revision remembered.
+    fn decided(&mut self, decision: wit::Decision) -> native::Decision {
+        let decision = bounded(convert::decision(decision));
+        self.revision = decision.revision;
+        decision
+    }
+
     /// Decides a permission-shaped request.
     pub fn check(&mut self, request: &native::PermissionRequest) -> native::Decision {
         let request = convert::permission_request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_check(s, r, &request)) {
-            Ok(d) => convert::decision(d),
-            Err(e) => engine_failure(&e),
+            Ok(d) => self.decided(d),
+            Err(e) => self.failed(&e),
         }
     }
 
@@ -227,8 +238,8 @@ impl Authorizer {
     pub fn check_http(&mut self, request: &native::HttpRequest) -> native::Decision {
         let request = convert::http_request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_check_http(s, r, &request)) {
-            Ok(d) => convert::decision(d),
-            Err(e) => engine_failure(&e),
+            Ok(d) => self.decided(d),
+            Err(e) => self.failed(&e),
         }
     }
 
@@ -236,8 +247,8 @@ impl Authorizer {
     pub fn check_git(&mut self, request: &native::GitRequest) -> native::Decision {
         let request = convert::git_request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_check_git(s, r, &request)) {
-            Ok(d) => convert::decision(d),
-            Err(e) => engine_failure(&e),
+            Ok(d) => self.decided(d),
+            Err(e) => self.failed(&e),
         }
     }
 
@@ -250,12 +261,20 @@ impl Authorizer {
         }
     }
 
-    /// Decides many requests in one call.
+    /// Decides many requests in one call. If the guest fails on the batch, each
+    /// request is decided alone, so a failing entry denies only itself.
     pub fn check_batch(&mut self, requests: &[native::Request]) -> Vec<native::Decision> {
         let wit: Vec<_> = requests.iter().map(convert::request).collect();
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_check_batch(s, r, &wit)) {
-            Ok(decisions) => decisions.into_iter().map(convert::decision).collect(),
-            Err(e) => requests.iter().map(|_| engine_failure(&e)).collect(),
+            Ok(decisions) if decisions.len() == requests.len() => {
+                decisions.into_iter().map(|d| self.decided(d)).collect()
+            }
+            Ok(_) => requests.iter().map(|r| self.check_request(r)).collect(),
+            Err(e) => {
+                // Logged once for the batch; each entry is then decided alone.
+                failure::describe(&e, self.host.limits.call_deadline);
+                requests.iter().map(|r| self.check_request(r)).collect()
+            }
         }
     }
 
@@ -263,9 +282,11 @@ impl Authorizer {
     pub fn explain(&mut self, request: &native::Request) -> native::Explanation {
         let wit = convert::request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_explain(s, r, &wit)) {
-            Ok(e) => native::Explanation { decision: convert::decision(e.decision), steps: e.steps },
+            Ok(e) => native::Explanation { decision: self.decided(e.decision), steps: failure::bounded_steps(e.steps) },
             Err(e) => {
-                native::Explanation { decision: engine_failure(&e), steps: vec![format!("the engine failed: {e}")] }
+                let decision = self.failed(&e);
+                let steps = vec![decision.reasons[0].detail.clone()];
+                native::Explanation { decision, steps }
             }
         }
     }
@@ -274,7 +295,7 @@ impl Authorizer {
     pub fn inspect_token(&mut self, token: &native::TokenRef, at: native::Timestamp) -> Result<native::TokenReport> {
         let token = convert::token_ref(token);
         self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_inspect_token(s, r, &token, at))
-            .map_err(|e| anyhow!("the engine failed: {e}"))?
+            .map_err(|e| anyhow!("{}", failure::describe(&e, self.host.limits.call_deadline)))?
             .map(convert::token_report)
             .map_err(|e| anyhow!(e))
     }
@@ -284,28 +305,33 @@ impl Authorizer {
         let wit: Vec<_> = updates.iter().map(convert::update).collect();
         let revision = self
             .call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_apply(s, r, &wit))
-            .map_err(|e| anyhow!("the engine failed: {e}"))?
-            .map_err(|e| anyhow!(e))?;
+            .map_err(|e| anyhow!("{}", failure::describe(&e, self.host.limits.call_deadline)))?
+            .map_err(|e| anyhow!("{}", failure::one_line(&e)))?;
         self.applied.push(updates.to_vec());
+        self.revision = revision;
         Ok(revision)
     }
 
     /// The policy revision.
     pub fn revision(&mut self) -> Result<u64> {
-        self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_revision(s, r))
-            .map_err(|e| anyhow!("the engine failed: {e}"))
+        let revision = self
+            .call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_revision(s, r))
+            .map_err(|e| anyhow!("{}", failure::describe(&e, self.host.limits.call_deadline)))?;
+        self.revision = revision;
+        Ok(revision)
     }
 
     /// Replaces the policy with a new bundle. The new bundle is loaded into a
     /// fresh instance first; if it fails to load, the running policy stays.
     pub fn replace_bundle(&mut self, bundle: &[u8]) -> Result<()> {
-        let (store, instance, resource) = instantiate(&self.host.engine, &self.host.pre, bundle)?;
+        let (store, instance, resource) = self.host.instantiate(bundle)?;
         self.store = store;
         self.instance = instance;
         self.resource = resource;
         self.bundle = bundle.to_vec();
         self.applied.clear();
         self.poisoned = false;
+        self.revision()?;
         Ok(())
     }
 }

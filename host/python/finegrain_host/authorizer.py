@@ -14,13 +14,25 @@ The host never lets a guest failure look like an answer: if the guest traps, a
 check fails closed (deny, reason ``engine_failure``), other calls raise
 :class:`EngineFailure`, and the instance is rebuilt from the bundle and the
 updates applied since before the next call.
+
+Limits: every call runs under an epoch deadline (``call_deadline``, loading under
+``load_deadline``); a ticker thread advances the epoch of engines made by
+:func:`new_engine` every :data:`TICK` seconds, so a runaway call is interrupted
+within its deadline plus one tick and denied with ``engine_failure``. Memory per
+instance is capped (by default sized for the bundle, at least
+:data:`MEMORY_LIMIT`). Reason details from the guest are held to one line of at
+most :data:`MAX_DETAIL` bytes; the full error of a failure goes to the
+``finegrain`` logger.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import os
 import threading
+import time
 import weakref
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -48,11 +60,29 @@ from .types import (
 
 __all__ = ["EngineHost", "Authorizer", "new_engine", "MEMORY_LIMIT", "INTERFACE"]
 
+_log = logging.getLogger("finegrain")
+
 #: The exported interface the host calls.
 INTERFACE = "finegrain:authz/authorize@0.2.0"
 
-#: Largest linear memory one policy instance may use (as the Rust host: 512 MiB).
+#: The smallest default memory limit per instance (as the Rust host: 512 MiB).
 MEMORY_LIMIT = 512 << 20
+#: The largest memory a 32-bit guest can address: 4 GiB.
+MEMORY_CEILING = 4 << 30
+#: Default memory per bundle byte (the engine indexes the bundle in memory).
+MEMORY_PER_BUNDLE_BYTE = 16
+#: How often the epoch of an engine made by :func:`new_engine` advances, in seconds.
+TICK = 0.005
+#: Default longest guest call, and longest bundle load, in seconds.
+CALL_DEADLINE = 1.0
+LOAD_DEADLINE = 60.0
+#: Longest reason detail passed on, in bytes, and most reasons per decision:
+#: far above what the engine writes, so only a broken or hostile component is cut
+#: (the same bounds as the Rust host's ``failure`` module).
+MAX_DETAIL = 64 << 10
+MAX_REASONS = 4096
+#: Most explanation steps passed on.
+MAX_STEPS = 1024
 #: Deepest wasm stack allowed; the engine recurses nowhere deep.
 MAX_WASM_STACK = 1 << 20
 
@@ -76,11 +106,62 @@ _GUEST_ERRORS = (wasmtime.WasmtimeError, wasmtime.Trap)
 
 
 def new_engine() -> wasmtime.Engine:
-    """An engine configured as this host needs: component model on, a bounded stack."""
+    """An engine configured as this host needs: component model on, a bounded
+    stack, epoch interruption with a daemon thread advancing the epoch every
+    :data:`TICK` seconds for as long as the engine lives."""
     config = wasmtime.Config()
     config.wasm_component_model = True
     config.max_wasm_stack = MAX_WASM_STACK
-    return wasmtime.Engine(config)
+    config.epoch_interruption = True
+    engine = wasmtime.Engine(config)
+    ref = weakref.ref(engine)
+
+    def tick() -> None:
+        while True:
+            time.sleep(TICK)
+            alive = ref()
+            if alive is None:
+                return
+            alive.increment_epoch()
+            del alive
+
+    threading.Thread(target=tick, name="finegrain-epoch", daemon=True).start()
+    return engine
+
+
+def _ticks(seconds: float) -> int:
+    """A deadline in whole epoch ticks, rounded up, at least one."""
+    return max(1, -(-int(seconds * 1_000_000) // int(TICK * 1_000_000)))
+
+
+def _one_line(text: str) -> str:
+    """The first line of `text`, cut to :data:`MAX_DETAIL` bytes."""
+    line = text.split("\n", 1)[0]
+    raw = line.encode("utf-8")
+    if len(raw) <= MAX_DETAIL:
+        return line
+    return raw[:MAX_DETAIL].decode("utf-8", "ignore") + "…"
+
+
+def _bounded(decision: Decision) -> Decision:
+    """A guest's decision held to one-line details and :data:`MAX_REASONS` reasons."""
+    reasons = decision.reasons
+    if len(reasons) <= MAX_REASONS and all(len(r.detail) <= MAX_DETAIL and "\n" not in r.detail for r in reasons):
+        return decision
+    bounded = tuple(Reason(_one_line(r.code), _one_line(r.detail)) for r in reasons[:MAX_REASONS])
+    return dataclasses.replace(decision, reasons=bounded)
+
+
+def _describe(error: BaseException, deadline: float) -> str:
+    """One line saying why a guest call failed; the whole error goes to the log."""
+    _log.warning("the engine failed: %s", error)
+    text = str(error)
+    traps = [line.strip() for line in text.splitlines() if "wasm trap:" in line]
+    if traps and traps[-1].endswith("wasm trap: interrupt"):
+        return f"the engine ran past its deadline of {round(deadline * 1000)} ms and was interrupted"
+    if traps:
+        return _one_line("the engine trapped: " + traps[-1].split("wasm trap:", 1)[1].strip())
+    return _one_line(f"the engine failed: {text.strip()}")
 
 
 def _read(path: PathLike) -> bytes:
@@ -108,15 +189,23 @@ class EngineHost:
         component: bytes,
         *,
         engine: Optional[wasmtime.Engine] = None,
-        memory_limit: int = MEMORY_LIMIT,
+        memory_limit: Optional[int] = None,
+        call_deadline: float = CALL_DEADLINE,
+        load_deadline: float = LOAD_DEADLINE,
         fast: bool = True,
     ) -> None:
         """Compiles `component` (its bytes) with `engine` (a new one by default; a
-        shared engine must have the component model enabled). `memory_limit` caps
-        each policy instance's linear memory, in bytes. `fast=False` uses
-        wasmtime-py's value conversions unmodified (see ``_speedups``)."""
+        shared engine must have the component model on, and needs epoch
+        interruption and a ticker for the deadlines: use :func:`new_engine`).
+        `memory_limit` caps each policy instance's linear memory, in bytes
+        (default: ``max(MEMORY_LIMIT, MEMORY_PER_BUNDLE_BYTE × bundle size)``, at
+        most 4 GiB). `call_deadline` and `load_deadline` bound each guest call
+        and each bundle load, in seconds. `fast=False` uses wasmtime-py's value
+        conversions unmodified (see ``_speedups``)."""
         self.engine = engine if engine is not None else new_engine()
         self.memory_limit = memory_limit
+        self.call_deadline = call_deadline
+        self.load_deadline = load_deadline
         self.fast = fast
         try:
             self.component = wc.Component(self.engine, bytes(component))
@@ -167,10 +256,17 @@ class EngineHost:
 
     # -- for Authorizer ------------------------------------------------------------
 
+    def memory_for(self, bundle: bytes) -> int:
+        """The memory limit of an instance loading `bundle`."""
+        if self.memory_limit is not None:
+            return self.memory_limit
+        return min(MEMORY_CEILING, max(MEMORY_LIMIT, MEMORY_PER_BUNDLE_BYTE * len(bundle)))
+
     def _instantiate(self, bundle: bytes) -> "_Instance":
         store = wasmtime.Store(self.engine)
+        store.set_epoch_deadline(_ticks(self.load_deadline))
         store.set_limits(
-            memory_size=self.memory_limit,
+            memory_size=self.memory_for(bundle),
             table_elements=100_000,
             instances=8,
             tables=8,
@@ -189,23 +285,27 @@ class EngineHost:
         try:
             loaded = funcs["load"](store, bundle)
         except _GUEST_ERRORS as e:
-            raise EngineFailure(f"the engine failed while loading the bundle: {e}") from None
+            raise EngineFailure(f"cannot load the bundle: {_describe(e, self.load_deadline)}") from None
         if isinstance(loaded, str):  # result<authorizer, string>: the error lifts as a bare str
-            raise BundleError(loaded)
-        return _Instance(store, funcs, loaded)
+            raise BundleError(_one_line(loaded))
+        return _Instance(store, funcs, loaded, _ticks(self.call_deadline))
 
 
 class _Instance:
     """A store, its instance's functions, and the `authorizer` resource."""
 
-    __slots__ = ("store", "funcs", "resource")
+    __slots__ = ("store", "funcs", "resource", "ticks")
 
-    def __init__(self, store: wasmtime.Store, funcs: Dict[str, wc.Func], resource: wc.ResourceAny) -> None:
+    def __init__(
+        self, store: wasmtime.Store, funcs: Dict[str, wc.Func], resource: wc.ResourceAny, ticks: int
+    ) -> None:
         self.store = store
         self.funcs = funcs
         self.resource = resource
+        self.ticks = ticks
 
     def call(self, name: str, *args: Any) -> Any:
+        self.store.set_epoch_deadline(self.ticks)
         return self.funcs[name](self.store, self.resource, *args)
 
     def close(self) -> None:
@@ -216,10 +316,13 @@ class _Instance:
         self.store.close()
 
 
-def _engine_failure(error: BaseException) -> Decision:
+def _engine_failure(error: BaseException, revision: int = 0) -> Decision:
+    """The deny for a guest call that failed; `error` is an :class:`EngineFailure`
+    whose message is already one line."""
     return Decision(
         effect=Effect.DENY,
-        reasons=(Reason("engine_failure", f"the engine failed: {error}"),),
+        reasons=(Reason("engine_failure", str(error)),),
+        revision=revision,
     )
 
 
@@ -239,6 +342,8 @@ class Authorizer:
         self._applied: List[List[Any]] = []
         self._instance: Optional[_Instance] = host._instantiate(bundle)
         self._poisoned = False
+        self._revision = 0
+        self._revision = self.revision()
 
     @classmethod
     def from_bytes(
@@ -287,22 +392,31 @@ class Authorizer:
 
     def check_batch(self, requests: Iterable[Request]) -> List[Decision]:
         """Many checks in one call; decisions come back in request order. The fast
-        path: one guest call and one conversion of the whole list."""
+        path: one guest call and one conversion of the whole list. If the guest
+        fails on the batch, each request is decided alone, so a failing entry
+        denies only itself."""
+        requests = list(requests)
         wit = [_wit.request(r) for r in requests]
         if not wit:
             return []
         try:
-            return _wit.decisions(self._call("check_batch", wit))
-        except EngineFailure as e:
-            return [_engine_failure(e) for _ in wit]
+            decisions = [_bounded(d) for d in _wit.decisions(self._call("check_batch", wit))]
+        except EngineFailure:
+            return [self.check_request(r) for r in requests]
+        if len(decisions) != len(requests):
+            return [self.check_request(r) for r in requests]
+        self._revision = decisions[-1].revision
+        return decisions
 
     def explain(self, request: Request) -> Explanation:
         """The decision with the engine's step-by-step account."""
         wit = _wit.request(request)
         try:
-            return _wit.explanation(self._call("explain", wit))
+            explanation = _wit.explanation(self._call("explain", wit))
         except EngineFailure as e:
-            return Explanation(_engine_failure(e), (f"the engine failed: {e}",))
+            return Explanation(_engine_failure(e, self._revision), (str(e),))
+        steps = tuple(_one_line(step) for step in explanation.steps[:MAX_STEPS])
+        return Explanation(_bounded(explanation.decision), steps)
 
     def inspect_token(self, token: TokenRef, at: Optional[Timestamp] = None) -> TokenReport:
         """What the token may do, per namespace, at `at` (now by default). Raises
@@ -320,13 +434,15 @@ class Authorizer:
         wit = [_wit.update(u) for u in updates]
         result = self._call("apply", wit)
         if isinstance(result, str):
-            raise ApplyError(result)
+            raise ApplyError(_one_line(result))
         self._applied.append(list(updates))
-        return int(result)
+        self._revision = int(result)
+        return self._revision
 
     def revision(self) -> int:
         """The policy revision: the bundle's, plus one per successful :meth:`apply`."""
-        return int(self._call("revision"))
+        self._revision = int(self._call("revision"))
+        return self._revision
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -346,9 +462,11 @@ class Authorizer:
 
     def _decide(self, name: str, wit_request: Any) -> Decision:
         try:
-            return _wit.decision(self._call(name, wit_request))
+            decision = _bounded(_wit.decision(self._call(name, wit_request)))
         except EngineFailure as e:
-            return _engine_failure(e)
+            return _engine_failure(e, self._revision)
+        self._revision = decision.revision
+        return decision
 
     def _call(self, name: str, *args: Any) -> Any:
         if self._instance is None:
@@ -359,7 +477,7 @@ class Authorizer:
             return self._instance.call(name, *args)
         except _GUEST_ERRORS as e:
             self._poisoned = True
-            raise EngineFailure(f"{e}".strip()) from None
+            raise EngineFailure(_describe(e, self.host.call_deadline)) from None
 
     def _recover(self) -> None:
         """Rebuilds the instance after a trap: the bundle plus every update applied."""
