@@ -76,6 +76,11 @@ enum Command {
     /// The permission catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Put the engine in front of a forge: reverse proxy, nginx auth_request, Envoy ext_authz.
+    Serve(finegrain_serve::ServeArgs),
+    /// Git server hooks.
+    #[command(subcommand)]
+    Hook(finegrain_serve::hook::HookCommand),
 }
 
 #[derive(Subcommand)]
@@ -284,6 +289,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => store_cli::token(&cli.component, command),
         Command::Docs { output, json } => docs(output.as_deref(), json),
         Command::Catalog(CatalogCommand::Coverage { reference, json }) => coverage(reference, json),
+        Command::Serve(args) => Ok(finegrain_serve::serve_command(&args)),
+        Command::Hook(command) => Ok(finegrain_serve::hook::hook_command(&command)),
     }
 }
 

@@ -32,7 +32,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Headers holding a token as their whole value (compared case-insensitively,
 /// `_` as `-`, as Rack's `HTTP_*` names do).
-const TOKEN_HEADERS: [&str; 4] = ["private-token", "job-token", "deploy-token", "x-gitlab-static-object-token"];
+pub const TOKEN_HEADERS: [&str; 4] = ["private-token", "job-token", "deploy-token", "x-gitlab-static-object-token"];
 
 /// Parameters holding a token, in the query string or the body.
 pub const TOKEN_PARAMS: [&str; 7] =
