@@ -113,6 +113,7 @@ where
 }
 
 /// What [`authorize`] concluded.
+#[allow(clippy::large_enum_variant, reason = "built and matched once per request; boxing buys nothing")]
 pub enum Outcome {
     /// Forward this request (it carries [`Decided`] as an extension).
     Allowed(http::Request<FilterBody>, Decided),

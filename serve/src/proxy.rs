@@ -113,6 +113,7 @@ impl Proxy {
     }
 
     /// Points the request upstream and sets its headers.
+    #[allow(clippy::result_large_err, reason = "the error is the answer sent back, built once per refused request")]
     fn rewrite(
         &self,
         request: &mut Request<FilterBody>,
