@@ -190,7 +190,7 @@ pub fn html(catalog: &Catalog) -> String {
     }
     let _ = writeln!(
         out,
-        "</tbody>\n</table>\n</div>\n<div class=\"category\" id=\"graphql-types\">\n<h3>GraphQL object fields</h3>\n\
+        "</tbody>\n</table>\n</div>\n<div class=\"types\" id=\"graphql-types\">\n<h3>GraphQL object fields</h3>\n\
          <p>{}</p>\n<table>\n<thead><tr><th>Field</th><th>Returns</th><th>Reach</th><th>Raw permission</th>\
          <th>Origin</th></tr></thead>\n<tbody>",
         escape_html(GRAPHQL_TYPES_INTRO)
