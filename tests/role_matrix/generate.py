@@ -144,13 +144,18 @@ def read_endpoints() -> list[Endpoint]:
         ]
 
 
-def read_graphql() -> dict[tuple[str, str], tuple[list[str], str]]:
-    """(kind, field) -> (raw permissions, boundary) of every decided GraphQL root field."""
+def read_graphql() -> dict[tuple[str, str], tuple[list[str], set[str]]]:
+    """(kind, field) -> (raw permissions, boundaries its argument may name) of every
+    decided GraphQL root field: a project field whose path may name a group
+    (`group_path`) is decided at either."""
     path = CATALOG / "graphql.tsv"
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")
         return {
-            (r["kind"], r["field"]): ([p for p in r["permissions"].split(",") if p], r["boundary"])
+            (r["kind"], r["field"]): (
+                [p for p in r["permissions"].split(",") if p],
+                {r["boundary"], "group"} if r["group_path"] == "yes" else {r["boundary"]},
+            )
             for r in reader
         }
 
@@ -266,7 +271,7 @@ def encode(path: str) -> str:
 
 
 def case_query(
-    where: str, r: Mapping, endpoints: list[Endpoint], graphql: dict[tuple[str, str], tuple[list[str], str]]
+    where: str, r: Mapping, endpoints: list[Endpoint], graphql: dict[tuple[str, str], tuple[list[str], set[str]]]
 ) -> tuple[str, str]:
     """(YAML key, YAML value) of the case's query; fills r.required."""
     words = r.request.split()
@@ -279,11 +284,12 @@ def case_query(
         kind, name = m.group(1), m.group(2)
         if (kind, name) not in graphql:
             raise Problem(f"{where}: {kind} {name} is not in {rel(CATALOG / 'graphql.tsv')}")
-        permissions, boundary = graphql[(kind, name)]
-        if boundary not in ("project", "group"):
-            raise Problem(f"{where}: {kind} {name} is a {boundary}-boundary field; the world only has a group and a project")
-        if f"{{{boundary}}}" not in document:
-            raise Problem(f"{where}: {kind} {name} is decided at a {boundary}; the document must name {{{boundary}}}")
+        permissions, boundaries = graphql[(kind, name)]
+        if not boundaries <= {"project", "group"}:
+            raise Problem(f"{where}: {kind} {name} is a {'/'.join(sorted(boundaries))}-boundary field; the world only has a group and a project")
+        if not any(f"{{{b}}}" in document for b in boundaries):
+            names = " or ".join(f"{{{b}}}" for b in sorted(boundaries))
+            raise Problem(f"{where}: {kind} {name} is decided at a {'/'.join(sorted(boundaries))}; the document must name {names}")
         if not permissions:
             raise Problem(f"{where}: {kind} {name} requires no raw permission in the catalog")
         r.required = permissions
