@@ -20,7 +20,9 @@ const npm = (args, cwd) =>
 it("npm pack includes the generated component and types; the tarball installs and runs the example", () => {
   const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", scratch], hostDir));
   const files = packed.files.map((f) => f.path).sort();
-  for (const needed of ["package.json", "index.js", "index.d.ts", "README.md", "generated/finegrain.js", "generated/finegrain.d.ts"]) {
+  const wanted = ["package.json", "index.js", "index.d.ts", "README.md", "generated/finegrain.js", "generated/finegrain.d.ts",
+    "sandbox.js", "sandbox.d.ts", "sandbox-worker.js", "wasm-limits.js"];
+  for (const needed of wanted) {
     assert.ok(files.includes(needed), `${needed} missing from ${files.join(", ")}`);
   }
   assert.ok(files.some((f) => /^generated\/finegrain\.core\d*\.wasm$/.test(f)), files.join(", "));
@@ -37,4 +39,17 @@ it("npm pack includes the generated component and types; the tarball installs an
   copyFileSync(acmeBundle, join(user, "acme.bundle"));
   const output = execFileSync(process.execPath, ["example.mjs", "acme.bundle"], { cwd: user, encoding: "utf8" });
   assert.equal(output, "allow allowed\n");
+
+  // The sandbox entry point runs the same decision in a worker thread.
+  const sandboxed = execFileSync(process.execPath, ["--input-type=module", "-e", SANDBOX_EXAMPLE], { cwd: user, encoding: "utf8" });
+  assert.equal(sandboxed, "allow allowed\n");
 });
+
+const SANDBOX_EXAMPLE = `
+import { readFileSync } from "node:fs";
+import { SandboxedAuthorizer } from "finegrain-host/sandbox";
+const authz = await SandboxedAuthorizer.load(readFileSync("acme.bundle"), { callDeadlineMs: 2000 });
+const d = await authz.checkHttp({ method: "GET", path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches",
+  headers: [["PRIVATE-TOKEN", "glpat-alice-ci-secret"]], at: Date.parse("2026-11-21T12:00:00Z") / 1000 });
+console.log(d.effect, d.reasons.map((r) => r.code).join(" "));
+`;
