@@ -54,6 +54,12 @@ pub fn parse_commands(body: &[u8]) -> Result<Option<Commands>, String> {
         let (command, caps) = line.split_once('\0').unwrap_or((line, ""));
         if updates.is_empty() {
             capabilities = caps.split(' ').filter(|c| !c.is_empty()).map(str::to_owned).collect();
+            if capabilities.iter().any(|c| c == "push-options") {
+                // GitLab acts on push options as the pusher (create or merge a
+                // merge request, skip secret detection): more than a push is
+                // decided on here.
+                return Err("push options (git push -o) are not decided by finegrain; push without them".into());
+            }
         }
         updates.push(parse_command(command)?);
     }
@@ -204,5 +210,13 @@ mod tests {
         }
         body.extend_from_slice(huge.as_bytes());
         assert!(parse_commands(&body).unwrap_err().contains("longer than"));
+    }
+
+    #[test]
+    fn push_options_are_refused() {
+        let line = format!("{} {} refs/heads/f\0report-status push-options\n", "0".repeat(40), "1".repeat(40));
+        let body = format!("{:04x}{line}0000", line.len() + 4);
+        let error = parse_commands(body.as_bytes()).unwrap_err();
+        assert!(error.contains("push options"), "{error}");
     }
 }

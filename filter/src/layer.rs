@@ -4,13 +4,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use finegrain_engine::api::{GitRequest, GitService, HttpRequest, Request, TokenRef};
-use finegrain_engine::graphql::MAX_BODY_BYTES;
 use finegrain_engine::http::{GRAPHQL_PATH, HttpTarget, parse_target};
 use finegrain_engine::reading;
+use finegrain_engine::reading::MAX_BODY_BYTES;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -184,10 +184,12 @@ where
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let path = parts.uri.path();
     let mut http = HttpRequest { token: None, method, path: target.clone(), headers, body: None, at: now() };
-    // The engine reads a GraphQL body, and any body Rack turns into parameters
-    // (a token, `_method`): those are read whole, up to the limit, and passed on.
-    if (http.method == "POST" && path == GRAPHQL_PATH) || carries_parameters(&http.method, &parts.headers) {
-        return match read_whole(body).await {
+    // The engine reads a GraphQL body (whatever the method: Rails merges the
+    // body's parameters into a GET's too), and any body GitLab turns into
+    // parameters (a token, `_method`): those are read whole, up to the limit,
+    // and passed on.
+    if path == GRAPHQL_PATH || reading::reads_body(&http.method, &http.headers) {
+        return match within_deadline(read_whole(body)).await {
             Ok(text) => {
                 http.body = Some(text.clone());
                 http.token = reading::read(&http.method, &target, &http.headers, http.body.as_deref())
@@ -212,7 +214,7 @@ where
         if parts.headers.contains_key(http::header::CONTENT_ENCODING) {
             return refuse("a compressed push body cannot be read".into(), body);
         }
-        let (commands, body) = match read_push_commands(body).await {
+        let (commands, body) = match within_deadline(read_push_commands(body)).await {
             Ok(read) => read,
             Err(detail) => return refuse(detail, full(Bytes::new())),
         };
@@ -226,32 +228,27 @@ where
     (decider.decide(&Request::Http(http)), body, None)
 }
 
-/// A GraphQL body, up to the engine's limit.
-/// Whether Rack would read parameters from this request's body: a form
-/// (`application/x-www-form-urlencoded`, or a POST with no content type) or a
-/// multipart body. Such a body may carry a token or `_method`, so the engine
-/// must see it.
-fn carries_parameters(method: &str, headers: &http::HeaderMap) -> bool {
-    if matches!(method, "GET" | "HEAD") {
-        return false;
-    }
-    let media = headers.get(http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase());
-    match media {
-        None => method == "POST",
-        Some(media) => {
-            let media = media.split(';').next().unwrap_or("").trim();
-            media == "application/x-www-form-urlencoded" || media == "multipart/form-data"
-        }
-    }
+/// How long a client may take to send the part of a body the filter reads
+/// (parameters, a GraphQL document, push commands): a slow client must not
+/// hold a connection, and the work behind it, for as long as it likes.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+async fn within_deadline<T>(read: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::time::timeout(BODY_DEADLINE, read)
+        .await
+        .unwrap_or_else(|_| Err(format!("the request body did not arrive within {} s", BODY_DEADLINE.as_secs())))
 }
 
 /// Reads a body the engine must see, up to its limit; larger, cut short or
 /// not UTF-8 is refused (the engine cannot read it as GitLab would).
 async fn read_whole(body: FilterBody) -> Result<String, String> {
-    let collected = Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|_| format!("the request body is larger than {MAX_BODY_BYTES} bytes or was cut short"))?;
+    let collected = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes")
+        } else {
+            format!("the request body could not be read: {e}")
+        }
+    })?;
     String::from_utf8(collected.to_bytes().to_vec()).map_err(|_| "the request body is not UTF-8".to_owned())
 }
 
@@ -273,6 +270,24 @@ async fn read_push_commands(mut body: FilterBody) -> Result<(git::Commands, Filt
             Some(Err(_)) => return Err("the push body could not be read".into()),
             None => return Err("the push body ends before its commands do".into()),
         }
+    }
+}
+
+/// A body that exists but was not given to the filter (nginx `auth_request`
+/// sends none; Envoy may send a cut one): reading it fails with `why`, so a
+/// request whose body the engine must see is refused, never decided without it.
+pub fn unreadable_body(why: &'static str) -> FilterBody {
+    Unreadable(Some(why)).boxed_unsync()
+}
+
+struct Unreadable(Option<&'static str>);
+
+impl Body for Unreadable {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        Poll::Ready(self.0.take().map(|why| Err(BodyError::new(why))))
     }
 }
 

@@ -23,7 +23,7 @@ mod request;
 use std::time::Duration;
 
 pub use finegrain_engine::api::{Decision, Request};
-pub use layer::{BodyError, FilterBody, FinegrainLayer, FinegrainService, Outcome, authorize};
+pub use layer::{BodyError, FilterBody, FinegrainLayer, FinegrainService, Outcome, authorize, unreadable_body};
 pub use request::{now, token_digest};
 
 /// Whom a token belongs to: for the decision log and for sudo mode. Never the secret.

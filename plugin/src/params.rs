@@ -85,12 +85,23 @@ pub fn form_decode(text: &str) -> Option<String> {
     (!decoded.chars().any(char::is_control)).then_some(decoded)
 }
 
-/// Splits and decodes a query string or form body. `what` names it in errors
-/// ("the query string", "the form body").
+/// Splits and decodes a query string: Rack splits it on `&` and on `;`.
+/// `what` names it in errors ("the query string").
 pub fn parse_pairs(text: &str, what: &str) -> Result<Vec<Pair>, ReadError> {
+    split_pairs(text, what, true)
+}
+
+/// Splits and decodes a form body: Rack splits it on `&` only, so a `;` is part
+/// of the value (`_method=PUT;` names no method).
+pub fn parse_form(text: &str, what: &str) -> Result<Vec<Pair>, ReadError> {
+    split_pairs(text, what, false)
+}
+
+fn split_pairs(text: &str, what: &str, semicolons: bool) -> Result<Vec<Pair>, ReadError> {
     let mut pairs = Vec::new();
     for amp_piece in text.split('&') {
-        for (i, piece) in amp_piece.split(';').enumerate() {
+        let pieces = if semicolons { amp_piece.split(';').collect() } else { vec![amp_piece] };
+        for (i, piece) in pieces.into_iter().enumerate() {
             if piece.is_empty() {
                 continue;
             }

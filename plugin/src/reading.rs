@@ -97,6 +97,7 @@ pub fn read(
     let pairs = params::parse_pairs(query, "the query string")?;
     let body = read_body(method, headers, body)?;
     let token = find_token(headers, &pairs, &body)?;
+    refuse_sudo(&pairs, &body)?;
     let method = override_method(method, headers, &body)?;
     Ok(Reading { method, path, pairs, body, token })
 }
@@ -105,38 +106,105 @@ pub fn read(
 fn media_type(headers: &[(String, String)]) -> Result<Option<String>, ReadError> {
     match header_values(headers, "content-type").as_slice() {
         [] => Ok(None),
+        // Rack::MediaType splits on `;` and `,`; an empty value is no content type.
         [one] => {
-            let media = one.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = one.split([';', ',']).next().unwrap_or("").trim().to_ascii_lowercase();
             Ok((!media.is_empty()).then_some(media))
         }
         _ => Err(ReadError::Ambiguous("the request has more than one Content-Type header".into())),
     }
 }
 
-/// The body's parameters, as Rails would parse them.
+/// Rails' JSON parameter parser's media types: `application/json` and its registered synonyms.
+const JSON_TYPES: [&str; 3] = ["application/json", "text/x-json", "application/jsonrequest"];
+
+/// Whether GitLab reads parameters (a token, `_method`, GraphQL fields) from
+/// this request's body, whatever its method: a form (`application/x-www-form-urlencoded`,
+/// or a POST with no content type), any multipart type, or JSON. A host must
+/// pass such a body to the engine; the other bodies (a pack, a file upload as
+/// `application/octet-stream`) it may stream past.
+pub fn reads_body(method: &str, headers: &[(String, String)]) -> bool {
+    match media_type(headers) {
+        Ok(None) => method == "POST",
+        Ok(Some(media)) => {
+            media == "application/x-www-form-urlencoded"
+                || media.starts_with("multipart/")
+                || JSON_TYPES.contains(&media.as_str())
+        }
+        // Two content types: the engine refuses the request once it has the body.
+        Err(_) => true,
+    }
+}
+
+/// Whether the headers say a body follows: a `Content-Length` other than 0,
+/// or any `Transfer-Encoding`.
+fn announces_body(headers: &[(String, String)]) -> bool {
+    header_values(headers, "content-length").iter().any(|v| *v != "0")
+        || !header_values(headers, "transfer-encoding").is_empty()
+}
+
+/// The body's parameters, as Rails would parse them. `None` is a body the host
+/// did not pass: refused when the headers announce one GitLab would read.
 fn read_body(method: &str, headers: &[(String, String)], body: Option<&str>) -> Result<Body, ReadError> {
-    let Some(body) = body.filter(|b| !b.is_empty()) else { return Ok(Body::Empty) };
+    let Some(body) = body else {
+        if announces_body(headers) && reads_body(method, headers) {
+            return Err(ReadError::Malformed(
+                "the request has a body GitLab reads parameters from, and it was not passed to the engine".into(),
+            ));
+        }
+        return Ok(Body::Empty);
+    };
+    if body.is_empty() {
+        return Ok(Body::Empty);
+    }
     if body.len() > MAX_BODY_BYTES {
         return Err(ReadError::Malformed(format!("the body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len())));
     }
     Ok(match media_type(headers)?.as_deref() {
-        // Rails' JSON parameter parser, with its registered synonyms.
-        Some("application/json" | "text/x-json" | "application/jsonrequest") => {
+        Some(media) if JSON_TYPES.contains(&media) => {
             Body::Json(strict_json::parse(body).map_err(|why| ReadError::Malformed(format!("the JSON body: {why}")))?)
         }
-        Some("application/x-www-form-urlencoded") => Body::Form(params::parse_pairs(body, "the form body")?),
+        Some("application/x-www-form-urlencoded") => Body::Form(params::parse_form(body, "the form body")?),
         // Rack reads a POST without a content type as a form.
-        None if method == "POST" => Body::Form(params::parse_pairs(body, "the form body")?),
-        Some("multipart/form-data") => Body::Multipart(body.to_owned()),
+        None if method == "POST" => Body::Form(params::parse_form(body, "the form body")?),
+        // Rack parses form-data, mixed and related; every multipart type is looked into.
+        Some(media) if media.starts_with("multipart/") => Body::Multipart(body.to_owned()),
         other => Body::Opaque(other.unwrap_or("none").to_owned()),
     })
 }
 
-/// Whether a multipart body has a part called `name`.
+/// Whether a multipart body may have a part called `name`, as Rack's multipart
+/// parser names parts: the `name` of a `Content-Disposition` (quoted, with
+/// backslash escapes, or RFC 2231's `name*=charset''value`), or else the
+/// `Content-ID`. Every line that looks like such a header counts, wherever it
+/// is, and names compare without case: a false match refuses, a missed one
+/// would let a part through unread.
 fn multipart_has(body: &str, name: &str) -> bool {
-    let lower = body.to_ascii_lowercase();
-    let name = name.to_ascii_lowercase();
-    lower.contains(&format!("name=\"{name}\"")) || lower.contains(&format!("name={name}"))
+    body.lines().any(|line| {
+        let Some((header, value)) = line.split_once(':') else { return false };
+        let header = header.trim();
+        if header.eq_ignore_ascii_case("content-disposition") {
+            value.split(';').skip(1).any(|param| {
+                param.split_once('=').is_some_and(|(key, raw)| {
+                    let key = key.trim();
+                    (key.eq_ignore_ascii_case("name") || key.eq_ignore_ascii_case("name*"))
+                        && part_name(raw).eq_ignore_ascii_case(name)
+                })
+            })
+        } else {
+            header.eq_ignore_ascii_case("content-id") && part_name(value).eq_ignore_ascii_case(name)
+        }
+    })
+}
+
+/// A part name as written in a header: without quotes, escapes, angle
+/// brackets or an RFC 2231 charset prefix, percent-decoded where it decodes.
+fn part_name(raw: &str) -> String {
+    let raw = raw.trim();
+    let raw = raw.rsplit_once("''").map_or(raw, |(_, value)| value);
+    let bare: String = raw.chars().filter(|c| !matches!(c, '"' | '\\' | '<' | '>')).collect();
+    let bare = bare.trim().to_owned();
+    params::form_decode(&bare).unwrap_or(bare)
 }
 
 /// The plain string value of a body parameter.
@@ -183,6 +251,20 @@ fn find_token(headers: &[(String, String)], pairs: &[Pair], body: &Body) -> Resu
             "the request carries more than one token; GitLab's choice depends on the route".into(),
         )),
     }
+}
+
+/// Sudo (`API::Helpers#sudo!`): a `sudo` parameter (it wins over the `Sudo`
+/// header) makes an administrator's token act as another user. The engine
+/// decides as the token's own user only, so such a request is refused. (The
+/// `Sudo` header itself every gateway removes before the forge sees it.)
+fn refuse_sudo(pairs: &[Pair], body: &Body) -> Result<(), ReadError> {
+    let asked = !params::named(pairs, "sudo", "the query string")?.is_empty() || body_single(body, "sudo")?.is_some();
+    if asked {
+        return Err(ReadError::Ambiguous(
+            "the request asks to act as another user (sudo); the engine decides as the token's own user only".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The token of an `Authorization` header.

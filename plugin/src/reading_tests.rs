@@ -207,3 +207,69 @@ fn traces_redact_every_token_parameter_however_it_is_spelled() {
     assert!(redacted.starts_with("/api/v4/user?a=1&private_token=[redacted];access_token=[redacted]&"), "{redacted}");
     assert_eq!(redact_target("/api/v4/user"), "/api/v4/user");
 }
+
+#[test]
+fn rack_splits_a_form_body_on_ampersands_only() {
+    // `_method=PUT;` names no method (Rack reads the value `PUT;`), so the
+    // engine cannot say which method runs: refused, never decided as PUT.
+    assert!(ambiguous(read("POST", "/api/v4/projects/1/push_rule", &[], Some("_method=PUT;&x=1"))));
+    // A query string is still split on `;` too.
+    assert!(ambiguous(read_get("/api/v4/user?x=1;private_token=B", &[h("PRIVATE-TOKEN", "A")])));
+    let form = read("POST", "/api/v4/user", &[], Some("private_token=A;B")).unwrap();
+    assert_eq!(form.token.as_deref(), Some("A;B"));
+}
+
+#[test]
+fn rack_media_type_splits_on_semicolon_and_comma_and_an_empty_one_is_none() {
+    let delete = |content_type: &str| {
+        read("POST", "/api/v4/projects/1/push_rule", &[h("Content-Type", content_type)], Some("_method=DELETE"))
+            .unwrap()
+            .method
+    };
+    assert_eq!(delete("application/x-www-form-urlencoded, text/plain"), "DELETE");
+    assert_eq!(delete("application/x-www-form-urlencoded;charset=utf-8"), "DELETE");
+    // `Content-Type:` with no value: Rack's media type is nil, and a POST is a form.
+    assert_eq!(delete(""), "DELETE");
+}
+
+#[test]
+fn rack_multipart_parts_are_named_by_disposition_escapes_or_content_id() {
+    let post = |content_type: &str, body: &str| {
+        read("POST", "/api/v4/projects/1/push_rule", &[h("Content-Type", content_type)], Some(body))
+    };
+    let part = |headers: &str| format!("--XX\r\n{headers}\r\n\r\nDELETE\r\n--XX--\r\n");
+    for (content_type, body) in [
+        ("multipart/mixed; boundary=XX", part("Content-Disposition: form-data; name=\"_method\"")),
+        ("multipart/related; boundary=XX", part("Content-Disposition: form-data; name=_method")),
+        ("multipart/form-data; boundary=XX", part("Content-Disposition: form-data; name=\"_meth\\od\"")),
+        ("multipart/form-data; boundary=XX", part("Content-ID: <_method>")),
+        ("multipart/form-data; boundary=XX", part("Content-Disposition: form-data; name*=utf-8''%5Fmethod")),
+    ] {
+        assert!(ambiguous(post(content_type, &body)), "{content_type}: {body:?}");
+    }
+    let upload = part("Content-Disposition: form-data; name=\"file\"; filename=\"token.txt\"");
+    assert!(post("multipart/form-data; boundary=XX", &upload).is_ok());
+}
+
+#[test]
+fn sudo_parameters_are_refused() {
+    assert!(ambiguous(read_get("/api/v4/user?sudo=root", &[h("PRIVATE-TOKEN", "A")])));
+    assert!(ambiguous(read_get("/api/v4/user?su%64o=root", &[h("PRIVATE-TOKEN", "A")])));
+    assert!(ambiguous(read("POST", "/api/v4/user/keys", &[], Some("sudo=root&title=x"))));
+    let mut headers = vec![h("PRIVATE-TOKEN", "A")];
+    assert!(ambiguous(read("POST", "/api/v4/user/keys", json(&mut headers), Some(r#"{"sudo":"root"}"#))));
+}
+
+#[test]
+fn a_body_gitlab_reads_must_be_passed_to_the_engine() {
+    let form = [h("Content-Type", "application/x-www-form-urlencoded"), h("Content-Length", "15")];
+    assert!(matches!(read("POST", "/api/v4/projects/1/push_rule", &form, None), Err(ReadError::Malformed(_))));
+    let json = [h("Content-Type", "application/json"), h("Transfer-Encoding", "chunked")];
+    assert!(matches!(read("GET", "/api/v4/user", &json, None), Err(ReadError::Malformed(_))));
+    // A body GitLab does not read parameters from may stream past.
+    let pack = [h("Content-Type", "application/x-git-receive-pack-request"), h("Content-Length", "99")];
+    assert!(read("POST", "/acme/api.git/git-receive-pack", &pack, None).is_ok());
+    // No body announced: nothing to pass.
+    assert!(read("POST", "/api/v4/projects/1/push_rule", &[h("Content-Length", "0")], None).is_ok());
+    assert!(reads_body("GET", &json) && reads_body("POST", &[]) && !reads_body("GET", &[]));
+}

@@ -114,6 +114,7 @@ impl From<StoreError> for Denied {
             | Secret(_) => 500,
             UnknownToken { .. } => 404,
             NameTaken { .. } | AlreadyRevoked { .. } => 409,
+            ExceedsCreator { .. } => 403,
             _ => 422,
         };
         Denied::new(status, e.to_string())
@@ -224,7 +225,8 @@ impl Portal {
     /// Creates a token for the caller and emits its event.
     pub(crate) fn create(&self, caller: &Caller, mut request: TokenRequest) -> Result<Created, Denied> {
         request.owner = caller.user.clone();
-        let created = self.store().create_token(&request, now())?;
+        // A token signed in or calling the API creates only tokens within its own access.
+        let created = self.store().create_token_within(&request, now(), Some(caller.token_id))?;
         self.emit(&created);
         Ok(created)
     }

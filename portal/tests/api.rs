@@ -135,3 +135,52 @@ fn the_token_api_creates_lists_rotates_and_revokes() {
         .collect();
     assert_eq!(statuses.iter().filter(|(n, s)| n == "ci" && s == "revoked").count(), 3, "{statuses:?}");
 }
+
+#[test]
+fn a_token_creates_only_tokens_within_its_own_access() {
+    use finegrain_engine::api::GrantAccess;
+    use finegrain_store::{Expiry, GrantRequest, PermissionChoice, Store, TokenRequest};
+    let dir = scratch("within");
+    let (store, tokens) = make_store(&dir);
+    let user_grant = |permissions: &[&str]| GrantRequest {
+        access: GrantAccess::User,
+        permissions: permissions.iter().map(|p| PermissionChoice::Name((*p).into())).collect(),
+    };
+    let minter = Store::open(&store)
+        .unwrap()
+        .create_token(
+            &TokenRequest {
+                owner: "alice".into(),
+                name: "minter".into(),
+                description: None,
+                scopes: Vec::new(),
+                grants: vec![user_grant(&["create_user_personal_access_token", "read_personal_access_token"])],
+                expires: Expiry::Default,
+            },
+            common::now(),
+        )
+        .unwrap()
+        .secret
+        .expose()
+        .to_owned();
+    let server = Server::start(&store, &dir.join("events.jsonl"));
+    let create_url = format!("{}/api/v4/user/personal_access_tokens", server.url);
+    let create = |secret: &str, body: &str| {
+        curl(&["-H", &private(secret), "-H", "Content-Type: application/json", "-d", body, &create_url])
+    };
+
+    // A token allowed to create tokens cannot mint one broader than itself.
+    let api = create(&minter, r#"{"name":"escalated","scopes":["api"]}"#);
+    assert_eq!(api.status, 403, "{}", api.body);
+    assert!(api.json()["message"].as_str().unwrap().contains("within its own scopes or grants"), "{}", api.body);
+    let wider = r#"{"name":"wider","granular_scopes":[{"access":"all_memberships","permissions":["read_project"]}]}"#;
+    assert_eq!(create(&minter, wider).status, 403);
+    // Within its own grant it may.
+    let narrower =
+        r#"{"name":"narrower","granular_scopes":[{"access":"user","permissions":["read_personal_access_token"]}]}"#;
+    let created = create(&minter, narrower);
+    assert_eq!(created.status, 201, "{}", created.body);
+    // `api` is the user's whole API: it may create read_api or fine-grained tokens, not sudo.
+    assert_eq!(create(&tokens.alice_api, r#"{"name":"r","scopes":["read_api"]}"#).status, 201);
+    assert_eq!(create(&tokens.alice_api, r#"{"name":"s","scopes":["sudo"]}"#).status, 403);
+}

@@ -15,7 +15,7 @@ use envoy_types::ext_authz::v3::pb::{
     Authorization, AuthorizationServer, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
 };
 use envoy_types::ext_authz::v3::{CheckResponseExt, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
-use finegrain_filter::{Decided, Decider, Outcome, authorize};
+use finegrain_filter::{Decided, Decider, Outcome, authorize, unreadable_body};
 use http_body_util::{BodyExt, Full};
 use tonic::{Request, Response, Status};
 
@@ -44,7 +44,15 @@ impl Authorization for EnvoyAuthz {
                 builder = builder.header(name.as_str(), value.as_str());
             }
         }
-        let Ok(client_request) = builder.body(Full::new(body)) else {
+        // A body Envoy cut at max_request_bytes is not the body GitLab will read.
+        let partial = http.headers.get("x-envoy-auth-partial-body").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            || http.headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > body.len());
+        let body = if partial {
+            unreadable_body("Envoy sent part of the body (max_request_bytes); the engine will not decide on a part")
+        } else {
+            Full::new(body).map_err(|never| match never {}).boxed_unsync()
+        };
+        let Ok(client_request) = builder.body(body) else {
             return Err(Status::invalid_argument("the CheckRequest's method, path or headers are not valid HTTP"));
         };
         let path = http.path.split('?').next().unwrap_or("").to_owned();

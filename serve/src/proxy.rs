@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use finegrain_engine::http::GRAPHQL_PATH;
 use finegrain_engine::{params, reading};
 use finegrain_filter::{BodyError, Decided, FilterBody};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -144,6 +145,13 @@ impl Proxy {
         }
         if let Some(admin) = &self.admin_token {
             // Sudo mode: the forge sees the administrator acting as the token's user.
+            // GitLab's GraphQL endpoint never reads `Sudo`: it would run as the administrator.
+            if is_graphql(&target) {
+                return Err(plain(
+                    StatusCode::FORBIDDEN,
+                    "sudo mode: GitLab's GraphQL endpoint ignores Sudo and would run as the administrator; use pass-through mode for GraphQL",
+                ));
+            }
             let Some(user) = identity.and_then(|i| HeaderValue::from_str(&i.user).ok()) else {
                 return Err(plain(StatusCode::FORBIDDEN, "sudo mode: the token's user is not known"));
             };
@@ -157,6 +165,13 @@ impl Proxy {
             uri.parse().map_err(|_| plain(StatusCode::BAD_REQUEST, "the request target is not valid"))?;
         Ok(())
     }
+}
+
+/// Whether a request target reaches GitLab's GraphQL endpoint, in any spelling
+/// the engine reads as that path (escapes, a format suffix such as `.json`).
+fn is_graphql(target: &str) -> bool {
+    let path = target.split_once('?').map_or(target, |(path, _)| path);
+    reading::normalize_path(path).map_or(true, |path| path.to_ascii_lowercase().starts_with(GRAPHQL_PATH))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {

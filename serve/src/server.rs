@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use finegrain_filter::{
     BodyError, Decided, Decider, FilterBody, FinegrainLayer, FinegrainService, Outcome, answer, authorize,
+    unreadable_body,
 };
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full};
@@ -137,7 +138,7 @@ async fn auth_request(app: &App, request: Request<FilterBody>) -> Response<Filte
             builder = builder.header(name, value);
         }
     }
-    let Ok(original_request) = builder.body(Empty::<bytes::Bytes>::new()) else {
+    let Ok(original_request) = builder.body(unseen_body(original("x-original-body").as_deref())) else {
         return plain(StatusCode::BAD_REQUEST, "X-Original-Method or X-Original-URI is not valid");
     };
     let path = target.split('?').next().unwrap_or("").to_owned();
@@ -158,6 +159,22 @@ async fn auth_request(app: &App, request: Request<FilterBody>) -> Response<Filte
         }
     };
     finish(app, &request_id, Asked { method: &method, path: &path, source: "auth_request" }, response)
+}
+
+/// The body of a request decided through `/-/auth`, which nginx never sends.
+/// `X-Original-Body` (`length=$content_length; encoding=$http_transfer_encoding`
+/// in the example nginx.conf) says whether there was one: none is an empty
+/// body; one, or a missing header, is a body that cannot be read, so a request
+/// whose body GitLab reads parameters from (a token, `_method`, a GraphQL
+/// document) is refused rather than decided without it.
+fn unseen_body(announced: Option<&str>) -> FilterBody {
+    let none = announced.is_some_and(|value| {
+        value.split(';').all(|field| field.split_once('=').is_none_or(|(_, v)| v.trim().is_empty() || v.trim() == "0"))
+    });
+    if none {
+        return Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync();
+    }
+    unreadable_body("nginx auth_request does not pass the body; decide such requests with the proxy")
 }
 
 /// Logs and counts the decision an answer carries, and tags it with the request id.

@@ -108,5 +108,17 @@ async fn envoy_check_requests_get_ok_or_the_denied_response() {
         .unwrap()
         .into_inner();
     assert_eq!(allowed.status.unwrap().code, 0);
+
+    // A body Envoy cut at max_request_bytes is refused, never decided on its first part.
+    for partial in [&[("x-envoy-auth-partial-body", "true")][..], &[("content-length", "99999")][..]] {
+        let mut headers = vec![("private-token", "glpat-alice-everywhere"), ("content-type", "application/json")];
+        headers.extend_from_slice(partial);
+        let cut = client.check(envoy_check("POST", "/api/graphql", &headers, query)).await.unwrap().into_inner();
+        assert_eq!(cut.status.as_ref().unwrap().code, tonic::Code::PermissionDenied as i32, "{partial:?}");
+        let Some(HttpResponse::DeniedResponse(cut)) = cut.http_response else { panic!("denied") };
+        let body: serde_json::Value = serde_json::from_str(&cut.body).unwrap();
+        assert_eq!(body["reasons"][0]["code"], "malformed_request", "{}", cut.body);
+        assert!(body["reasons"][0]["detail"].as_str().unwrap().contains("max_request_bytes"), "{}", cut.body);
+    }
     gateway.shutdown().await.unwrap();
 }

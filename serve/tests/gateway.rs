@@ -99,6 +99,19 @@ async fn sudo_mode_swaps_the_token_for_the_administrators_and_names_the_user() {
     assert_eq!(echo["headers"]["private-token"], "glpat-administrator");
     assert_eq!(echo["headers"]["sudo"], "alice");
     assert!(echo["headers"].get("authorization").is_none());
+
+    // `?sudo=` would win over the gateway's Sudo header at GitLab: refused.
+    let sudo = format!("http://{}/api/v4/user?sudo=root", gateway.http_address);
+    let refused = curl(&["-H", "PRIVATE-TOKEN: glpat-alice-everywhere", &sudo]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.json()["reasons"][0]["code"], "ambiguous_request");
+    // GitLab's GraphQL never reads Sudo: it would run as the administrator.
+    let graphql = format!("http://{}/api/graphql", gateway.http_address);
+    let query = r#"{"query": "query { currentUser { username } }"}"#;
+    let json = "Content-Type: application/json";
+    let answer = curl(&["-H", "PRIVATE-TOKEN: glpat-alice-everywhere", "-H", json, "--data", query, &graphql]).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(answer.body.contains("GraphQL"), "{}", answer.body);
     gateway.shutdown().await.unwrap();
 }
 
@@ -125,6 +138,19 @@ async fn graphql_is_decided_on_its_body_and_the_body_still_reaches_the_upstream(
     let answer = curl(&["-H", "PRIVATE-TOKEN: glpat-legacy", "-H", json, "--data", mutation, &url]).await;
     assert_eq!(answer.status, 403, "{}", answer.body);
     assert_eq!(answer.json()["reasons"][0]["code"], "token_lacks_permission");
+
+    // A GET carries a body too: Rails merges its parameters, so it is read.
+    let blob = r#"[{"query": "mutation { mergeRequestAccept(input: {projectPath: \"acme/platform/api\", iid: \"1\", sha: \"a\"}) { errors } }"}]"#;
+    let get = format!("{url}?query=query%20%7B%20currentUser%20%7B%20username%20%7D%20%7D");
+    let token = "PRIVATE-TOKEN: glpat-alice-everywhere";
+    let answer = curl(&["-X", "GET", "-H", token, "-H", json, "--data", blob, &get]).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    // A token in a JSON body counts, as GitLab's params do: two tokens are refused.
+    let keys = format!("http://{}/api/v4/user/keys", gateway.http_address);
+    let other = r#"{"private_token": "glpat-alice-ci-secret", "title": "x"}"#;
+    let answer = curl(&["-H", token, "-H", json, "--data", other, &keys]).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(answer.json()["reasons"][0]["code"], "ambiguous_request");
     gateway.shutdown().await.unwrap();
 }
 
@@ -201,6 +227,30 @@ async fn auth_request_decides_the_original_request() {
     let missing = curl(&[&url]).await;
     assert_eq!(missing.status, 400);
     assert!(missing.body.contains("X-Original-Method"));
+
+    // nginx sends no body: one GitLab reads parameters from (here `_method`)
+    // is refused unless X-Original-Body says there is none.
+    let push_rule = "X-Original-URI: /api/v4/projects/100/push_rule";
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let bob = "PRIVATE-TOKEN: glpat-bob-admin";
+    let post = |body: &'static str| {
+        let url = url.clone();
+        async move {
+            let mut args = vec!["-H", "X-Original-Method: POST", "-H", push_rule, "-H", form, "-H", bob];
+            if !body.is_empty() {
+                args.extend(["-H", body]);
+            }
+            args.push(&url);
+            curl(&args).await
+        }
+    };
+    for announced in ["X-Original-Body: length=15; encoding=", ""] {
+        let refused = post(announced).await;
+        assert_eq!(refused.status, 403, "{announced}: {}", refused.body);
+        assert!(refused.body.contains("auth_request does not pass the body"), "{}", refused.body);
+    }
+    let empty = post("X-Original-Body: length=; encoding=").await;
+    assert_ne!(empty.body.contains("auth_request does not pass the body"), true, "{}", empty.body);
     gateway.shutdown().await.unwrap();
 }
 

@@ -43,6 +43,8 @@ pub enum StoreError {
     MixedKinds,
     /// Neither scopes nor grants.
     NoRights,
+    /// A token asked for by another token would give more than that token has.
+    ExceedsCreator { creator: String },
     /// A grant without permissions.
     EmptyGrant { grant: usize },
     /// A selected group or project that does not exist.
@@ -114,6 +116,11 @@ impl fmt::Display for StoreError {
             BadGrant { text, problem } => write!(f, "grant {text:?}: {problem}"),
             MixedKinds => f.write_str(
                 "a token is either legacy (--scope) or fine-grained (--permission, --resource, --grant), not both",
+            ),
+            ExceedsCreator { creator } => write!(
+                f,
+                "the new token would give more than the token {creator:?} creating it: a token creates only tokens \
+                 within its own scopes or grants"
             ),
             NoRights => f.write_str(
                 "give legacy scopes (--scope) or fine-grained permissions (--permission, --resource or --grant)",

@@ -323,6 +323,19 @@ impl Store {
     /// Validates and creates a token at time `now`. On any error the store is
     /// unchanged.
     pub fn create_token(&mut self, request: &TokenRequest, now: Timestamp) -> Result<Created, StoreError> {
+        self.create_token_within(request, now, None)
+    }
+
+    /// As [`Store::create_token`], for a token asked for by another token
+    /// (`creator`, by id): the new token may give nothing the creator does not
+    /// ([`within`]), else [`StoreError::ExceedsCreator`] and nothing changes.
+    pub fn create_token_within(
+        &mut self,
+        request: &TokenRequest,
+        now: Timestamp,
+        creator: Option<i64>,
+    ) -> Result<Created, StoreError> {
+        let creator = creator.map(|id| self.token(id)).transpose()?;
         let Store { conn, catalog, .. } = self;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).doing("starting the creation")?;
         let settings = read_settings(&tx)?;
@@ -330,6 +343,9 @@ impl Store {
         check_owner(&world, &request.owner)?;
         check_name(&tx, &request.name)?;
         let (kind, crud_resources) = resolve_kind(catalog, &world, request, now)?;
+        if let Some(creator) = creator.filter(|c| !within(catalog, &kind, &c.kind)) {
+            return Err(StoreError::ExceedsCreator { creator: creator.name });
+        }
         let expires = resolve_expiry(request.expires, &settings, now)?;
         let secret = secret::generate(&settings.token_prefix).map_err(StoreError::Secret)?;
         let token = world::Token {
@@ -914,6 +930,60 @@ fn check_name(conn: &Connection, name: &str) -> Result<(), StoreError> {
     match taken {
         Some(id) => Err(StoreError::NameTaken { name: name.to_owned(), id }),
         None => Ok(()),
+    }
+}
+
+/// Whether a token of `kind` gives nothing a token of `creator` does not:
+/// legacy scopes each held by the creator or inside one it holds
+/// ([`scope_within`]), any fine-grained grants when it holds `api` (the user's
+/// whole API), or fine-grained grants each inside one of the creator's: the
+/// same access (selected namespaces a subset) and a subset of its permissions.
+pub fn within(catalog: &Catalog, kind: &TokenKind, creator: &TokenKind) -> bool {
+    match (kind, creator) {
+        (TokenKind::Legacy(scopes), TokenKind::Legacy(held)) => {
+            scopes.iter().all(|s| held.iter().any(|h| scope_within(catalog, s, h)))
+        }
+        (TokenKind::FineGrained(_), TokenKind::Legacy(held)) => held.iter().any(|s| s == "api"),
+        (TokenKind::FineGrained(grants), TokenKind::FineGrained(held)) => grants.iter().all(|grant| {
+            held.iter().any(|h| {
+                access_within(&grant.access, &h.access) && grant.permissions.iter().all(|p| h.permissions.contains(p))
+            })
+        }),
+        (TokenKind::Legacy(_), TokenKind::FineGrained(_)) => false,
+    }
+}
+
+/// Whether legacy scope `scope` allows nothing `held` does not: the same
+/// scope, or one with some API or Git access whose every method, path and Git
+/// operation `held` allows too (`read_api` inside `api`). Scopes that act
+/// outside the API (`sudo`, `admin_mode`, the registries) are inside themselves only.
+fn scope_within(catalog: &Catalog, scope: &str, held: &str) -> bool {
+    use finegrain_engine::catalog::{Methods, PathPrefixes};
+    if scope == held {
+        return true;
+    }
+    let find = |name: &str| catalog.legacy_scopes.iter().find(|s| s.name == name);
+    let (Some(scope), Some(held)) = (find(scope), find(held)) else { return false };
+    let methods = match (&scope.api_methods, &held.api_methods) {
+        (_, Methods::Any) => true,
+        (Methods::Any, Methods::Only(_)) => false,
+        (Methods::Only(wanted), Methods::Only(have)) => wanted.iter().all(|m| have.contains(m)),
+    };
+    let paths = match (&scope.api_paths, &held.api_paths) {
+        (_, PathPrefixes::Any) => true,
+        (PathPrefixes::Any, PathPrefixes::Only(_)) => false,
+        (PathPrefixes::Only(wanted), PathPrefixes::Only(have)) => wanted.iter().all(|p| have.contains(p)),
+    };
+    let reaches = !matches!(&scope.api_methods, Methods::Only(m) if m.is_empty()) || scope.git_fetch || scope.git_push;
+    reaches && methods && paths && (!scope.git_fetch || held.git_fetch) && (!scope.git_push || held.git_push)
+}
+
+fn access_within(access: &GrantAccess, held: &GrantAccess) -> bool {
+    match (access, held) {
+        (GrantAccess::SelectedMemberships(wanted), GrantAccess::SelectedMemberships(have)) => {
+            wanted.iter().all(|ns| have.contains(ns))
+        }
+        _ => access == held,
     }
 }
 
