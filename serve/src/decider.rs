@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use finegrain_engine::api::{Decision, Request, TokenRef};
+use finegrain_engine::catalog::Catalog;
+use finegrain_engine::http::{GRAPHQL_PATH, HttpTarget, parse_target};
+use finegrain_engine::reading;
+use finegrain_engine::router::Router;
 use finegrain_engine::world::World;
 use finegrain_filter::{Decider, TokenIdentity, Verdict, token_digest};
 use finegrain_host::poller::{PollConfig, Polled, Poller};
@@ -45,19 +49,40 @@ pub enum PolicySource {
     Url(PollConfig),
 }
 
-/// Who the world's tokens belong to, by secret digest and by name.
+/// Who the world's tokens belong to, by secret digest and by name, and the
+/// catalog's router for the route templates of the decision log.
 struct Index {
     tokens: HashMap<[u8; 32], TokenIdentity>,
     names: HashMap<String, TokenIdentity>,
+    router: Router,
+    /// Each endpoint's template, `/api/v4` included, by endpoint index.
+    templates: Vec<String>,
 }
 
 impl Index {
-    fn of(world: &World) -> Index {
+    fn of(world: &World, catalog: &Catalog) -> Result<Index> {
         let identity =
             |t: &finegrain_engine::world::Token| TokenIdentity { name: t.name.clone(), user: t.user.clone() };
         let tokens = world.tokens.iter().map(|t| (t.digest, identity(t))).collect();
         let names = world.tokens.iter().map(|t| (t.name.clone(), identity(t))).collect();
-        Index { tokens, names }
+        let router = Router::new(&catalog.endpoints).map_err(|e| anyhow!("the catalog's routes: {e}"))?;
+        let templates = catalog.endpoints.iter().map(|e| format!("/api/v4{}", e.path)).collect();
+        Ok(Index { tokens, names, router, templates })
+    }
+
+    /// The template of the REST route an HTTP request takes, read and routed
+    /// as the engine does; GraphQL is its one endpoint; Git has none.
+    fn route(&self, request: &Request) -> Option<String> {
+        let Request::Http(http) = request else { return None };
+        let read = reading::read(&http.method, &http.path, &http.headers, http.body.as_deref()).ok()?;
+        match parse_target(&read.method, &read.path, &read.pairs).ok()? {
+            HttpTarget::Api { api_path } => {
+                let routed = self.router.route_grape(&read.method, api_path).ok()??;
+                self.templates.get(routed.endpoint).cloned()
+            }
+            HttpTarget::Graphql => Some(GRAPHQL_PATH.to_owned()),
+            HttpTarget::Git { .. } => None,
+        }
     }
 }
 
@@ -135,21 +160,23 @@ impl PoolDecider {
         canary: Option<Canary>,
     ) -> Result<PoolDecider> {
         let workers = workers.max(1);
-        let (world, bundle, poller) = match &source {
+        let (world, catalog, bundle, poller) = match &source {
             PolicySource::Url(config) => {
                 let mut poller = Poller::new(config.clone()).map_err(|e| anyhow!("{e}"))?;
                 let Polled::Updated { bundle, etag } = poller.poll().map_err(|e| anyhow!("{e}"))? else {
                     return Err(anyhow!("{}: the store has no bundle", config.url));
                 };
                 poller.activated(etag);
-                (bundle_world(&config.url, &bundle)?, bundle, Some(poller))
+                let (world, catalog) = bundle_parts(&config.url, &bundle)?;
+                (world, catalog, bundle, Some(poller))
             }
             _ => {
-                let (world, bundle) = read_policy(&source)?;
-                (world, bundle, None)
+                let (world, catalog, bundle) = read_policy(&source)?;
+                (world, catalog, bundle, None)
             }
         };
-        let snapshot = build(&engine, Arc::new(Index::of(&world)), Arc::new(bundle), world.revision, workers)?;
+        let index = Arc::new(Index::of(&world, &catalog)?);
+        let snapshot = build(&engine, index, Arc::new(bundle), world.revision, workers)?;
         if let Some(canary) = &canary {
             check_canary(canary, &snapshot)?;
         }
@@ -224,8 +251,8 @@ impl PoolDecider {
         if revision == current.source_revision {
             return Ok(None);
         }
-        let (world, bundle) = read_policy(&self.source)?;
-        let index = Arc::new(Index::of(&world));
+        let (world, catalog, bundle) = read_policy(&self.source)?;
+        let index = Arc::new(Index::of(&world, &catalog)?);
         let snapshot = self.prepare(&current.engine, index, Arc::new(bundle), world.revision)?;
         let revision = snapshot.revision;
         self.activate(snapshot);
@@ -243,8 +270,10 @@ impl PoolDecider {
         };
         let _change = locked(&self.changes);
         let engine = self.snapshot().engine.clone();
-        let built = bundle_world(url, &bundle)
-            .and_then(|world| self.prepare(&engine, Arc::new(Index::of(&world)), Arc::new(bundle), world.revision));
+        let built = bundle_parts(url, &bundle).and_then(|(world, catalog)| {
+            let index = Arc::new(Index::of(&world, &catalog)?);
+            self.prepare(&engine, index, Arc::new(bundle), world.revision)
+        });
         match built {
             Ok(snapshot) => {
                 let revision = snapshot.revision;
@@ -362,7 +391,7 @@ impl Decider for PoolDecider {
             TokenRef::Name(name) => snapshot.index.names.get(name).cloned(),
         });
         let decision = decide_with(&snapshot, &self.next, request);
-        Verdict { decision, token }
+        Verdict { decision, token, route: snapshot.index.route(request) }
     }
 
     fn revision(&self) -> u64 {
@@ -400,30 +429,33 @@ fn check_canary(canary: &Canary, snapshot: &Snapshot) -> Result<()> {
     canary.check(&mut locked(&snapshot.instances[0]), finegrain_filter::now())
 }
 
-/// The world and the bundle built from it.
-fn read_policy(source: &PolicySource) -> Result<(World, Vec<u8>)> {
+/// The world, the catalog and the bundle built from them.
+fn read_policy(source: &PolicySource) -> Result<(World, Catalog, Vec<u8>)> {
     match source {
         PolicySource::File(path) => {
             let policy = finegrain_host::load_policy(path).map_err(|e| anyhow!("{e}"))?;
             let bundle =
                 finegrain_engine::Bundle::decode(&policy.bundle).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            Ok((bundle.world, policy.bundle))
+            Ok((bundle.world, bundle.catalog, policy.bundle))
         }
         PolicySource::Store(path) => store_policy(path),
         PolicySource::Url(config) => Err(anyhow!("{}: a bundle URL is polled, not read", config.url)),
     }
 }
 
-/// The world inside bundle bytes fetched from `url`.
-fn bundle_world(url: &str, bundle: &[u8]) -> Result<World> {
-    Ok(finegrain_engine::Bundle::decode(bundle).map_err(|e| anyhow!("{url}: {e}"))?.world)
+/// The world and catalog inside bundle bytes fetched from `url`.
+fn bundle_parts(url: &str, bundle: &[u8]) -> Result<(World, Catalog)> {
+    let bundle = finegrain_engine::Bundle::decode(bundle).map_err(|e| anyhow!("{url}: {e}"))?;
+    Ok((bundle.world, bundle.catalog))
 }
 
-fn store_policy(path: &Path) -> Result<(World, Vec<u8>)> {
+/// A store's world, compiled against the built-in catalog as `build_bundle` does.
+fn store_policy(path: &Path) -> Result<(World, Catalog, Vec<u8>)> {
     let store = finegrain_store::Store::open_existing(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let world = store.world().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let catalog = Catalog::builtin().map_err(|e| anyhow!("the built-in catalog: {e}"))?;
     let bundle = finegrain_host::build_bundle(world.clone()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok((world, bundle))
+    Ok((world, catalog, bundle))
 }
 
 /// Instances of `engine` over `bundle`, `workers` of them.
@@ -437,4 +469,32 @@ fn build(
     let instances = (0..workers).map(|_| engine.host.load(&bundle).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
     let revision = locked(&instances[0]).revision()?;
     Ok(Snapshot { engine: engine.clone(), bundle, index, instances, revision, source_revision: source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use finegrain_engine::api::HttpRequest;
+
+    fn acme_index() -> Index {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/acme.yaml");
+        let (world, catalog, _) = read_policy(&PolicySource::File(path)).unwrap();
+        Index::of(&world, &catalog).unwrap()
+    }
+
+    fn get(method: &str, path: &str) -> Request {
+        let headers = vec![("PRIVATE-TOKEN".to_owned(), "glpat-x".to_owned())];
+        Request::Http(HttpRequest { token: None, method: method.into(), path: path.into(), headers, body: None, at: 0 })
+    }
+
+    #[test]
+    fn the_route_template_is_the_one_the_engine_routes_to() {
+        let index = acme_index();
+        let branches = get("GET", "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=2");
+        assert_eq!(index.route(&branches).as_deref(), Some("/api/v4/projects/:id/repository/branches"));
+        let graphql = get("POST", "/api/graphql");
+        assert_eq!(index.route(&graphql).as_deref(), Some("/api/graphql"));
+        assert_eq!(index.route(&get("GET", "/api/v4/no/such/route")), None);
+        assert_eq!(index.route(&get("GET", "/acme/platform/api.git/info/refs?service=git-upload-pack")), None);
+    }
 }
