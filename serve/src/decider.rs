@@ -145,7 +145,7 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl PoolDecider {
     /// Loads the policy into `workers` instances of the built-in engine.
     pub fn load(source: PolicySource, workers: usize) -> Result<PoolDecider> {
-        let builtin = Engine::builtin()?;
+        let builtin = Engine::builtin(swap::slots(workers))?;
         PoolDecider::load_with(source, workers, builtin.clone(), builtin, None)
     }
 
@@ -326,7 +326,8 @@ impl PoolDecider {
             return Ok(engine);
         }
         let reference = locked(&self.engines).first().cloned().ok_or_else(|| anyhow!("no engine is loaded"))?;
-        let engine = Arc::new(swap::validate_engine(name, bytes, signature, trusted, &reference.host)?);
+        let slots = swap::slots(self.workers);
+        let engine = Arc::new(swap::validate_engine(name, bytes, signature, trusted, &reference.host, slots)?);
         let mut engines = locked(&self.engines);
         if engines.len() >= KEPT_ENGINES {
             engines.remove(1); // the first is the reference for interface versions

@@ -277,13 +277,14 @@ pub async fn start(config: Config, pages: Option<Pages>) -> Result<Running> {
 /// The decider over the configured engine (validated like a swapped-in one)
 /// and canary.
 fn load_decider(config: &Config, source: PolicySource, trusted: &TrustedKeys) -> Result<PoolDecider> {
-    let builtin = swap::Engine::builtin()?;
+    let slots = swap::slots(config.workers);
+    let builtin = swap::Engine::builtin(slots)?;
     let engine = match &config.engine.component {
         None => builtin.clone(),
         Some(path) => {
             let (bytes, signature) = swap::read_component(path)?;
             let name = path.display().to_string();
-            Arc::new(swap::validate_engine(&name, &bytes, signature.as_deref(), trusted, &builtin.host)?)
+            Arc::new(swap::validate_engine(&name, &bytes, signature.as_deref(), trusted, &builtin.host, slots)?)
         }
     };
     let canary = config.engine.canary.as_deref().map(swap::Canary::read).transpose()?;

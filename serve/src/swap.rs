@@ -5,7 +5,7 @@
 //!
 //! 1. its signature (`FILE.sig`, the bundle signature format) verifies under
 //!    the trusted keys, when keys are configured;
-//! 2. it compiles, and its imports are ones this host provides (wasmtime's
+//! 2. it compiles (on wasmtime's pooling allocator, [`slots`] instances), and its imports are ones this host provides (wasmtime's
 //!    `instantiate_pre` with the host's bindings);
 //! 3. it exports the engine interfaces at the WIT version this host was built
 //!    against (the names of the built-in component's exports, version included);
@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
 use finegrain_host::api::Timestamp;
+use finegrain_host::limits::Limits;
 use finegrain_host::runtime::{Authorizer, EngineHost};
 use finegrain_host::signing::TrustedKeys;
 use finegrain_host::world_file::Case;
@@ -32,11 +33,25 @@ pub struct Engine {
     pub digest: String,
 }
 
+/// Pool slots an engine needs for `workers` instances: the snapshot serving,
+/// the one kept for a rollback, the one being built, and one rebuild after a
+/// trap per worker, plus a few for canaries and validation.
+pub fn slots(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(4).saturating_add(4)).unwrap_or(u32::MAX)
+}
+
+/// Compiles a component on the pooling allocator, `slots` instances.
+fn compile(bytes: &[u8], slots: u32) -> Result<EngineHost> {
+    finegrain_host::pool::pooled(bytes, Limits::default(), slots)
+}
+
 impl Engine {
-    /// The engine built into this binary (trusted as it is).
-    pub fn builtin() -> Result<Arc<Engine>> {
-        let host = EngineHost::new().map_err(|e| anyhow!("cannot compile the built-in engine component: {e:#}"))?;
-        Ok(Arc::new(Engine { host, digest: digest(finegrain_host::runtime::COMPONENT) }))
+    /// The engine built into this binary (trusted as it is), with `slots` pooled instances.
+    pub fn builtin(slots: u32) -> Result<Arc<Engine>> {
+        let component = finegrain_host::runtime::COMPONENT;
+        let host =
+            compile(component, slots).map_err(|e| anyhow!("cannot compile the built-in engine component: {e:#}"))?;
+        Ok(Arc::new(Engine { host, digest: digest(component) }))
     }
 
     /// The first 12 hex digits of the digest: how logs name an engine.
@@ -74,11 +89,12 @@ pub fn validate_engine(
     signature: Option<&str>,
     trusted: &TrustedKeys,
     reference: &EngineHost,
+    slots: u32,
 ) -> Result<Engine> {
     if !trusted.is_empty() {
         trusted.verify(&format!("{name}.sig"), bytes, signature).map_err(|e| anyhow!("{name}: {e}"))?;
     }
-    let host = EngineHost::from_component(bytes).map_err(|e| anyhow!("{name}: {e:#}"))?;
+    let host = compile(bytes, slots).map_err(|e| anyhow!("{name}: {e:#}"))?;
     let offered: Vec<String> = host.describe().exports.into_iter().map(|item| item.name).collect();
     for wanted in reference.describe().exports.into_iter().map(|item| item.name) {
         if !offered.contains(&wanted) {
