@@ -233,7 +233,11 @@ where
 /// multipart body. Such a body may carry a token or `_method`, so the engine
 /// must see it.
 fn carries_parameters(method: &str, headers: &http::HeaderMap) -> bool {
-    if matches!(method, "GET" | "HEAD") {
+    // A GET or HEAD with a body is read too: Rack reads a form body whatever the method.
+    let declared = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok()).map(str::trim);
+    let has_body = declared(http::header::CONTENT_LENGTH).is_some_and(|n| n != "0")
+        || headers.contains_key(http::header::TRANSFER_ENCODING);
+    if matches!(method, "GET" | "HEAD") && !has_body {
         return false;
     }
     let media = headers.get(http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase());
