@@ -289,7 +289,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => store_cli::token(&cli.component, command),
         Command::Docs { output, json } => docs(output.as_deref(), json),
         Command::Catalog(CatalogCommand::Coverage { reference, json }) => coverage(reference, json),
-        Command::Serve(args) => Ok(finegrain_serve::serve_command(&args)),
+        Command::Serve(mut args) => {
+            args.component = cli.component.clone();
+            Ok(finegrain_serve::serve_command(&args))
+        }
         Command::Hook(command) => Ok(finegrain_serve::hook::hook_command(&command)),
     }
 }

@@ -174,8 +174,9 @@ where
     B::Error: Into<BoxError>,
 {
     let body = body.map_err(BodyError::new).boxed_unsync();
-    let refuse =
-        |detail: String, body| (Verdict { decision: malformed(detail, decider.revision()), token: None }, body, None);
+    let refuse = |detail: String, body| {
+        (Verdict { decision: malformed(detail, decider.revision()), token: None, route: None }, body, None)
+    };
     let headers = match header_pairs(&parts.headers) {
         Ok(headers) => headers,
         Err(detail) => return refuse(detail, body),

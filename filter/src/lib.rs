@@ -41,6 +41,10 @@ pub struct Verdict {
     pub decision: Decision,
     /// The owner of the token named by the request, when the policy knows it.
     pub token: Option<TokenIdentity>,
+    /// The route template the engine's router matched
+    /// (`/api/v4/projects/:id/repository/branches`), for the decision log;
+    /// `None` for Git requests and for requests that match no route.
+    pub route: Option<String>,
 }
 
 /// Decides requests against a loaded policy.

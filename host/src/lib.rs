@@ -11,6 +11,7 @@ mod convert;
 pub mod failure;
 pub mod limits;
 pub mod poller;
+pub mod pool;
 pub mod runtime;
 pub mod scenario;
 pub mod signing;

@@ -87,7 +87,13 @@ impl EngineHost {
 
     /// Compiles an engine component whose instances run within `limits`.
     pub fn with_limits(bytes: &[u8], limits: Limits) -> Result<EngineHost> {
-        let mut config = Config::new();
+        EngineHost::with_config(bytes, limits, Config::new())
+    }
+
+    /// Compiles an engine component with a wasmtime `Config` the caller has
+    /// started (an allocation strategy, see [`crate::pool`]); the settings this
+    /// host relies on are added to it.
+    pub fn with_config(bytes: &[u8], limits: Limits, mut config: Config) -> Result<EngineHost> {
         config.wasm_component_model(true);
         config.max_wasm_stack(MAX_WASM_STACK);
         config.epoch_interruption(true);

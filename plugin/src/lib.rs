@@ -20,7 +20,7 @@ mod permset;
 mod policy;
 pub mod reading;
 mod refname;
-mod router;
+pub mod router;
 mod strict_json;
 pub mod world;
 

@@ -5,6 +5,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use finegrain_host::poller::PollConfig;
+use finegrain_host::signing::TrustedKeys;
 use serde::Deserialize;
 
 /// Everything `finegrain serve` is told.
@@ -22,6 +26,10 @@ pub struct Config {
     pub store: Option<PathBuf>,
     /// A world (YAML) or bundle file, read once.
     pub world: Option<PathBuf>,
+    /// A signed bundle polled from an HTTP store.
+    pub bundle: BundleSource,
+    /// The engine component, its canary and the admin listener.
+    pub engine: EngineConfig,
     /// Where the token pages (`/-/tokens/`, served with a store) write one
     /// event per token creation: a file, or `-` for standard error.
     pub events: Option<String>,
@@ -55,6 +63,40 @@ pub enum AuthMode {
     #[default]
     PassThrough,
     Sudo,
+}
+
+/// A bundle polled from any HTTP store (`[bundle]` in the file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BundleSource {
+    /// `http://host[:port]/path` of the bundle; its signature is at `URL.sig`.
+    pub url: Option<String>,
+    /// Public key files (`finegrain bundle keygen`); a bundle must be signed by
+    /// one of them. Empty accepts unsigned bundles.
+    pub trusted_keys: Vec<PathBuf>,
+    /// Time between polls, in milliseconds (jittered ±10%, backed off after failures).
+    pub interval_ms: u64,
+}
+
+impl Default for BundleSource {
+    fn default() -> BundleSource {
+        BundleSource { url: None, trusted_keys: Vec::new(), interval_ms: 10_000 }
+    }
+}
+
+/// The engine (`[engine]` in the file).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// An engine component (`.wasm`) to decide with instead of the built-in
+    /// one; `POST /-/admin/engine` re-reads it. Signed (`FILE.sig`) by one of
+    /// `bundle.trusted_keys` when keys are given.
+    pub component: Option<PathBuf>,
+    /// A scenario file (the format of `finegrain test`) whose cases every
+    /// policy or engine must pass, against the policy about to serve, before it serves.
+    pub canary: Option<PathBuf>,
+    /// A loopback address for the admin endpoints (engine swap, rollback); off when absent.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// Bounds on what one client can make the gateway do.
@@ -92,6 +134,8 @@ impl Default for Config {
             upstream: None,
             store: None,
             world: None,
+            bundle: BundleSource::default(),
+            engine: EngineConfig::default(),
             events: None,
             authorization: true,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
@@ -149,10 +193,24 @@ impl Config {
     /// Checks what the types cannot: one policy source, a usable upstream, sudo credentials.
     pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
         let fail = |key: &str, problem: &str| Err(ConfigError(format!("{file}: key `{key}`: {problem}")));
-        match (&self.store, &self.world) {
-            (None, None) => return fail("store", "give a token store (or `world`), in the file or with --store"),
-            (Some(_), Some(_)) => return fail("world", "give either `store` or `world`, not both"),
-            _ => {}
+        let sources = [self.store.is_some(), self.world.is_some(), self.bundle.url.is_some()];
+        match sources.iter().filter(|given| **given).count() {
+            0 => {
+                return fail("store", "give a token store (or `world`, or `bundle.url`), in the file or with --store");
+            }
+            1 => {}
+            _ => return fail("world", "give one of `store`, `world` and `bundle.url`, not several"),
+        }
+        if let Some(url) = &self.bundle.url
+            && let Err(error) = finegrain_host::poller::Poller::new(self.poll_config(url, Default::default()))
+        {
+            return fail("bundle.url", &error.to_string());
+        }
+        if self.engine.admin_listen.is_some_and(|a| !a.ip().is_loopback()) {
+            return fail("engine.admin_listen", "the admin listener must be on a loopback address");
+        }
+        if self.bundle.interval_ms == 0 {
+            return fail("bundle.interval_ms", "must be at least 1");
         }
         if let Some(upstream) = &self.upstream {
             match upstream.parse::<http::Uri>() {
@@ -179,6 +237,16 @@ impl Config {
             return fail("upstream_auth.admin_token_file", "sudo mode needs `admin_token_file` or `admin_token_env`");
         }
         Ok(())
+    }
+
+    /// The keys bundles (and engine components) must be signed by.
+    pub fn trusted_keys(&self) -> Result<TrustedKeys, ConfigError> {
+        TrustedKeys::read(&self.bundle.trusted_keys).map_err(|e| ConfigError(format!("key `bundle.trusted_keys`: {e}")))
+    }
+
+    /// How to poll `url`, with the configured interval and `trusted` keys.
+    pub fn poll_config(&self, url: &str, trusted: TrustedKeys) -> PollConfig {
+        PollConfig::new(url, Duration::from_millis(self.bundle.interval_ms), trusted)
     }
 
     /// The administrator token for sudo mode, from its file or variable.

@@ -10,6 +10,7 @@
 //!
 //! The CLI only parses [`ServeArgs`] and calls [`serve_command`].
 
+pub mod admin;
 pub mod config;
 pub mod decider;
 pub mod envoy;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod pages;
 pub mod proxy;
 pub mod server;
+pub mod swap;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ use anyhow::{Context, Result, anyhow};
 use config::Config;
 use decider::{PolicySource, PoolDecider};
 use finegrain_filter::Decider;
+use finegrain_host::signing::TrustedKeys;
 use tokio::sync::watch;
 
 pub use server::{PAGES_PREFIX, Pages};
@@ -51,8 +54,26 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "world")]
     pub store: Option<PathBuf>,
     /// A world (YAML) or bundle, read once.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle_url")]
     pub world: Option<PathBuf>,
+    /// A bundle polled from an HTTP store (`URL.sig` holds its signature).
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    pub bundle_url: Option<String>,
+    /// A public key bundles must be signed by (repeatable; `[bundle] trusted_keys`).
+    #[arg(long = "trust", value_name = "KEY.pub")]
+    pub trust: Vec<PathBuf>,
+    /// Milliseconds between polls of the bundle URL.
+    #[arg(long, value_name = "MS")]
+    pub bundle_interval_ms: Option<u64>,
+    /// A scenario file whose cases every new policy or engine must pass before it serves.
+    #[arg(long, value_name = "FILE")]
+    pub canary: Option<PathBuf>,
+    /// A loopback address for the admin endpoints: engine swap and rollback.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// The engine component to decide with (the global `--component` flag).
+    #[arg(skip)]
+    pub component: Option<PathBuf>,
     /// Forward every request undecided (to measure the proxy alone).
     #[arg(long)]
     pub no_authorization: bool,
@@ -73,18 +94,32 @@ pub fn configuration(args: &ServeArgs) -> Result<(Config, String), config::Confi
     if args.grpc_listen.is_some() {
         config.grpc_listen = args.grpc_listen;
     }
-    if args.store.is_some() {
+    // A policy source given as a flag replaces the file's.
+    if args.store.is_some() || args.world.is_some() || args.bundle_url.is_some() {
         config.store = args.store.clone();
-        config.world = None;
-    }
-    if args.world.is_some() {
         config.world = args.world.clone();
-        config.store = None;
+        config.bundle.url = args.bundle_url.clone();
+    }
+    if !args.trust.is_empty() {
+        config.bundle.trusted_keys = args.trust.clone();
+    }
+    if args.component.is_some() {
+        config.engine.component = args.component.clone();
+    }
+    if args.canary.is_some() {
+        config.engine.canary = args.canary.clone();
+    }
+    if args.admin_listen.is_some() {
+        config.engine.admin_listen = args.admin_listen;
+    }
+    if let Some(interval) = args.bundle_interval_ms {
+        config.bundle.interval_ms = interval;
     }
     if args.no_authorization {
         config.authorization = false;
     }
     config.validate(&file)?;
+    config.trusted_keys().map_err(|e| config::ConfigError(format!("{file}: {e}")))?;
     Ok((config, file))
 }
 
@@ -130,6 +165,9 @@ pub async fn run(config: Config, pages: Option<Pages>) -> Result<()> {
         running.http_address,
         running.decider.revision()
     );
+    if let Some(address) = running.admin_address {
+        eprintln!("finegrain serve: admin endpoints (engine swap, rollback) on {address}");
+    }
     if let Some(address) = running.grpc_address {
         eprintln!("finegrain serve: gRPC ext_authz listening on {address}");
     }
@@ -144,6 +182,8 @@ pub struct Running {
     pub http_address: SocketAddr,
     /// Where gRPC is served, when it is.
     pub grpc_address: Option<SocketAddr>,
+    /// Where the admin endpoints are served, when they are.
+    pub admin_address: Option<SocketAddr>,
     /// The policy it decides with.
     pub decider: Arc<PoolDecider>,
     app: Arc<server::App>,
@@ -169,12 +209,14 @@ impl Running {
 /// Loads the policy, binds the listeners and starts serving. This is the
 /// mount point for the token self-service pages: pass them as `pages`.
 pub async fn start(config: Config, pages: Option<Pages>) -> Result<Running> {
-    let source = match (&config.store, &config.world) {
-        (Some(store), _) => PolicySource::Store(store.clone()),
-        (None, Some(world)) => PolicySource::File(world.clone()),
-        (None, None) => return Err(anyhow!("no policy: give --store or --world")),
+    let trusted = config.trusted_keys().map_err(|e| anyhow!("{e}"))?;
+    let source = match (&config.store, &config.world, &config.bundle.url) {
+        (Some(store), _, _) => PolicySource::Store(store.clone()),
+        (None, Some(world), _) => PolicySource::File(world.clone()),
+        (None, None, Some(url)) => PolicySource::Url(config.poll_config(url, trusted.clone())),
+        (None, None, None) => return Err(anyhow!("no policy: give --store, --world or --bundle-url")),
     };
-    let decider = Arc::new(PoolDecider::load(source, config.workers)?);
+    let decider = Arc::new(load_decider(&config, source, &trusted)?);
     decider.watch(std::time::Duration::from_millis(config.reload_interval_ms));
     let metrics = Arc::new(metrics::Metrics::new(config.log.decisions));
     let proxy = match &config.upstream {
@@ -210,11 +252,41 @@ pub async fn start(config: Config, pages: Option<Pages>) -> Result<Running> {
         }
         None => (None, None),
     };
+    let admin = match config.engine.admin_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for the admin endpoints"))?;
+            let bound = listener.local_addr()?;
+            let component = config.engine.component.clone();
+            let admin = Arc::new(admin::Admin { decider: decider.clone(), component, trusted });
+            tokio::spawn(admin::serve(listener, admin, stopped.clone()));
+            Some(bound)
+        }
+        None => None,
+    };
     let http = tokio::spawn(server::serve_http(
         listener,
         app.clone(),
         server::ConnectionLimits::from(&config.limits),
         stopped,
     ));
-    Ok(Running { http_address, grpc_address, decider, app, stop, http, grpc })
+    Ok(Running { http_address, grpc_address, admin_address: admin, decider, app, stop, http, grpc })
+}
+
+/// The decider over the configured engine (validated like a swapped-in one)
+/// and canary.
+fn load_decider(config: &Config, source: PolicySource, trusted: &TrustedKeys) -> Result<PoolDecider> {
+    let slots = swap::slots(config.workers);
+    let builtin = swap::Engine::builtin(slots)?;
+    let engine = match &config.engine.component {
+        None => builtin.clone(),
+        Some(path) => {
+            let (bytes, signature) = swap::read_component(path)?;
+            let name = path.display().to_string();
+            Arc::new(swap::validate_engine(&name, &bytes, signature.as_deref(), trusted, &builtin.host, slots)?)
+        }
+    };
+    let canary = config.engine.canary.as_deref().map(swap::Canary::read).transpose()?;
+    PoolDecider::load_with(source, config.workers, engine, builtin, canary)
 }

@@ -3,7 +3,7 @@
 //!
 //! The log line holds the request id, token name and user (never the
 //! secret), method, path without its query (a query can carry a token),
-//! effect, reason codes, revision, status and latency.
+//! the route template the engine's router matched, effect, reason codes, revision, status and latency.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,6 +46,7 @@ struct LogLine<'a> {
     user: Option<&'a str>,
     method: &'a str,
     path: &'a str,
+    route: Option<&'a str>,
     effect: &'static str,
     reasons: Vec<&'a str>,
     revision: u64,
@@ -110,6 +111,7 @@ impl Metrics {
             user: token.map(|t| t.user.as_str()),
             method: asked.method,
             path: asked.path,
+            route: decided.verdict.route.as_deref(),
             effect,
             reasons: decision.reasons.iter().map(|r| r.code.as_str()).collect(),
             revision: decision.revision,

@@ -179,8 +179,14 @@ fn unseen_body(announced: Option<&str>) -> FilterBody {
 
 /// Logs and counts the decision an answer carries, and tags it with the request id.
 fn finish(app: &App, request_id: &str, asked: Asked<'_>, mut response: Response<FilterBody>) -> Response<FilterBody> {
-    if let Some(decided) = response.extensions().get::<Decided>() {
-        app.metrics.decided(request_id, &asked, decided, response.status().as_u16());
+    let status = response.status().as_u16();
+    let revision = response.extensions().get::<Decided>().map(|decided| {
+        app.metrics.decided(request_id, &asked, decided, status);
+        decided.verdict.decision.revision
+    });
+    // Every decided answer names the revision that decided, allowed ones included.
+    if let Some(revision) = revision {
+        response.headers_mut().insert(answer::REVISION_HEADER, HeaderValue::from(revision));
     }
     if let Ok(value) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert("x-request-id", value);

@@ -124,3 +124,82 @@ pub fn program(name: &str) -> PathBuf {
     let sbin = Path::new("/usr/sbin").join(name);
     if sbin.exists() { sbin } else { PathBuf::from(name) }
 }
+
+/// Debian's nginx serving the files of `root` on a free loopback port, as a
+/// plain HTTP store (bundles, signatures, components); killed when dropped.
+pub struct FileStore {
+    child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl FileStore {
+    /// Starts nginx and waits (up to 10 s) until it accepts connections.
+    pub fn start(root: &Path) -> FileStore {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
+        let d = dir.path().display();
+        let conf = dir.path().join("nginx.conf");
+        let text = format!(
+            "daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;
+             events {{ worker_connections 64; }}
+             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+               uwsgi_temp_path {d}; scgi_temp_path {d};
+               server {{ listen 127.0.0.1:{port}; root {}; }} }}",
+            root.display()
+        );
+        std::fs::write(&conf, text).expect("write nginx.conf");
+        let child = Command::new(program("nginx"))
+            .args(["-e", &format!("{d}/error.log"), "-c"])
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nginx (Debian's nginx; .ci/run installs it)");
+        let store = FileStore { child, port, _dir: dir };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        store
+    }
+
+    /// The URL of a file in the store.
+    pub fn url(&self, file: &str) -> String {
+        format!("http://127.0.0.1:{}/{file}", self.port)
+    }
+}
+
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Acme world as a bundle at `revision`, with the named tokens revoked.
+pub fn acme_bundle(revision: u64, revoked: &[&str]) -> Vec<u8> {
+    let policy = finegrain_host::load_policy(&acme()).expect("the Acme world loads");
+    let mut world = policy.file.expect("a YAML world").world;
+    world.revision = revision;
+    for token in &mut world.tokens {
+        if revoked.contains(&token.name.as_str()) {
+            token.revoked = true;
+        }
+    }
+    finegrain_host::build_bundle(world).expect("the bundle builds")
+}
+
+/// Writes `bytes` as `root/name` with its signature `name.sig` by `key`, each
+/// by a rename, signature first, as a publisher would. nginx's ETag counts
+/// whole seconds, so this first waits for the clock to pass one.
+pub fn publish(root: &Path, name: &str, bytes: &[u8], key: &finegrain_host::signing::SecretKey) {
+    std::thread::sleep(Duration::from_millis(1100));
+    let sig = format!("{name}.sig");
+    std::fs::write(root.join("sig.tmp"), key.sign(bytes)).expect("write the signature");
+    std::fs::write(root.join("file.tmp"), bytes).expect("write the file");
+    std::fs::rename(root.join("sig.tmp"), root.join(sig)).expect("publish the signature");
+    std::fs::rename(root.join("file.tmp"), root.join(name)).expect("publish the file");
+}
