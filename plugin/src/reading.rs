@@ -25,7 +25,7 @@
 use serde_json::{Map, Value as Json};
 
 use crate::params::{self, Pair, ReadError};
-use crate::strict_json;
+use crate::{graphql, strict_json};
 
 /// The largest body read for parameters, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -95,7 +95,9 @@ pub fn read(
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let path = normalize_path(path)?;
     let pairs = params::parse_pairs(query, "the query string")?;
-    let body = read_body(method, headers, body)?;
+    // A GraphQL body is read within the GraphQL limits, counted as it is read.
+    let limits = if path == crate::http::GRAPHQL_PATH { graphql::JSON_LIMITS } else { strict_json::BODY_LIMITS };
+    let body = read_body(method, headers, body, limits)?;
     let token = find_token(headers, &pairs, &body)?;
     let method = override_method(method, headers, &body)?;
     Ok(Reading { method, path, pairs, body, token })
@@ -114,7 +116,12 @@ fn media_type(headers: &[(String, String)]) -> Result<Option<String>, ReadError>
 }
 
 /// The body's parameters, as Rails would parse them.
-fn read_body(method: &str, headers: &[(String, String)], body: Option<&str>) -> Result<Body, ReadError> {
+fn read_body(
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+    limits: strict_json::Limits,
+) -> Result<Body, ReadError> {
     let Some(body) = body.filter(|b| !b.is_empty()) else { return Ok(Body::Empty) };
     if body.len() > MAX_BODY_BYTES {
         return Err(ReadError::Malformed(format!("the body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len())));
@@ -122,7 +129,8 @@ fn read_body(method: &str, headers: &[(String, String)], body: Option<&str>) -> 
     Ok(match media_type(headers)?.as_deref() {
         // Rails' JSON parameter parser, with its registered synonyms.
         Some("application/json" | "text/x-json" | "application/jsonrequest") => {
-            Body::Json(strict_json::parse(body).map_err(|why| ReadError::Malformed(format!("the JSON body: {why}")))?)
+            let json = strict_json::parse_within(body, limits);
+            Body::Json(json.map_err(|why| ReadError::Malformed(format!("the JSON body: {why}")))?)
         }
         Some("application/x-www-form-urlencoded") => Body::Form(params::parse_pairs(body, "the form body")?),
         // Rack reads a POST without a content type as a form.
@@ -398,7 +406,7 @@ fn canonical_entry(mut map: Map<String, Json>) -> Result<Json, ReadError> {
         None | Some(Json::Null) => Json::Object(Map::new()),
         Some(Json::String(text)) if text.trim().is_empty() => Json::Object(Map::new()),
         // GitLab parses a string of JSON; duplicated keys are refused here.
-        Some(Json::String(text)) => match strict_json::parse(&text) {
+        Some(Json::String(text)) => match strict_json::parse_within(&text, graphql::JSON_LIMITS) {
             Ok(Json::Object(vars)) => Json::Object(vars),
             Ok(Json::Null) => Json::Object(Map::new()),
             Ok(_) => return Err(ReadError::Malformed("the GraphQL variables are not an object".into())),
