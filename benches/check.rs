@@ -7,12 +7,10 @@
 //! shape over the example world (`examples/acme.yaml`).
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use finegrain_benches::{EXAMPLE_AT as AT, Engines};
 use finegrain_host::api::*;
-
-const AT: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
 
 fn requests() -> Vec<(&'static str, Request)> {
     vec![
@@ -71,11 +69,7 @@ fn requests() -> Vec<(&'static str, Request)> {
 }
 
 fn bench(c: &mut Criterion) {
-    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/acme.yaml");
-    let policy = finegrain_host::load_policy(&world).expect("example world");
-    let native = finegrain_engine::Authorizer::load(&policy.bundle).expect("native load");
-    let host = finegrain_host::runtime::EngineHost::new().expect("component compiles");
-    let mut component = host.load(&policy.bundle).expect("component load");
+    let Engines { policy, native, host, mut component } = Engines::example();
 
     for (name, request) in requests() {
         assert_eq!(native.check_request(&request), component.check_request(&request), "{name}");

@@ -17,12 +17,11 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use finegrain_benches::{EXAMPLE_AT as AT, Engines};
 use finegrain_host::api::*;
 
-const AT: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
 const TOKEN: &str = "glpat-alice-everywhere";
 
 fn post(body: String) -> Request {
@@ -75,11 +74,7 @@ fn requests() -> Vec<(&'static str, String, Effect)> {
 }
 
 fn bench(c: &mut Criterion) {
-    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/acme.yaml");
-    let policy = finegrain_host::load_policy(&world).expect("example world");
-    let native = finegrain_engine::Authorizer::load(&policy.bundle).expect("native load");
-    let host = finegrain_host::runtime::EngineHost::new().expect("component compiles");
-    let mut component = host.load(&policy.bundle).expect("component load");
+    let Engines { native, mut component, .. } = Engines::example();
 
     for (name, body, effect) in requests() {
         assert!(body.len() <= 256 * 1024, "{name}: {} bytes is over the body limit", body.len());

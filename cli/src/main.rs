@@ -3,6 +3,7 @@
 //!
 //! Exit status: 0 allow (or success), 1 deny (or failing cases), 2 bad input.
 
+mod bench_cmd;
 mod bundle_cli;
 mod component_info;
 #[cfg(test)]
@@ -43,6 +44,9 @@ enum Command {
     Explain(CheckArgs),
     /// Run scenario files through the engine component.
     Test(test_cmd::TestArgs),
+    /// Time the cases of scenario files, natively and through the component:
+    /// median and p99 per decision, load time, peak memory.
+    Bench(bench_cmd::BenchArgs),
     /// Check world, scenario or bundle files without running anything: exit 0
     /// when every file is valid, 2 at the first problem.
     Validate {
@@ -282,6 +286,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check(&cli.component, &args, false),
         Command::Explain(args) => check(&cli.component, &args, true),
         Command::Test(args) => test_cmd::test(&engine(&cli.component)?, &args),
+        Command::Bench(args) => {
+            let started = std::time::Instant::now();
+            let host = engine(&cli.component)?;
+            bench_cmd::bench(&host, started.elapsed(), &args)
+        }
         Command::Validate { files } => test_cmd::validate(&engine(&cli.component)?, &files),
         Command::Inspect(args) => inspect(&cli.component, &args),
         Command::Component { output } => describe_component(&cli.component, output.as_deref()),

@@ -129,7 +129,7 @@ pub fn digest_text(digest: &[u8]) -> String {
 }
 
 /// The world as YAML in the world-file format (docs/world-files.md).
-pub fn to_yaml(world: &World) -> Result<String, serde_yaml::Error> {
+pub fn to_yaml(world: &World) -> Result<String, yaml_serde::Error> {
     let file = FileOut {
         users: world
             .users
@@ -225,6 +225,6 @@ pub fn to_yaml(world: &World) -> Result<String, serde_yaml::Error> {
             })
             .collect(),
     };
-    let yaml = serde_yaml::to_string(&file)?;
+    let yaml = yaml_serde::to_string(&file)?;
     Ok(format!("# finegrain world exported from a store; tokens carry digests, not secrets.\n{yaml}"))
 }

@@ -187,7 +187,7 @@ struct CaseDoc {
     headers: BTreeMap<String, String>,
     body: Option<String>,
     graphql: Option<String>,
-    variables: Option<serde_yaml::Value>,
+    variables: Option<yaml_serde::Value>,
     action: Option<ActionDoc>,
     at: Option<When>,
     expect: String,
@@ -367,7 +367,7 @@ pub fn parse(file: &str, text: &str) -> Result<WorldFile, InputError> {
     let doc: FileDoc = if text.trim().is_empty() {
         FileDoc::default()
     } else {
-        serde_yaml::from_str(text).map_err(|e| InputError {
+        yaml_serde::from_str(text).map_err(|e| InputError {
             file: file.to_owned(),
             line: e.location().map(|l| l.line()),
             message: redact_secrets(&yaml_message(&e)),
@@ -657,9 +657,9 @@ fn case(cx: &Ctx, i: usize, c: &CaseDoc) -> Result<Case, InputError> {
     Ok(Case { name: c.name.clone(), token, query, at: cx.when(format!("{place}.at"), &c.at)?, expect_allow, reasons })
 }
 
-/// serde_yaml's message without its trailing position (the line is reported
+/// The YAML parser's message without its trailing position (the line is reported
 /// separately), with the path it gives kept.
-fn yaml_message(e: &serde_yaml::Error) -> String {
+fn yaml_message(e: &yaml_serde::Error) -> String {
     let text = e.to_string();
     match text.rfind(" at line ") {
         Some(at) => text[..at].to_owned(),

@@ -25,7 +25,7 @@
 use serde_json::{Map, Value as Json};
 
 use crate::params::{self, Pair, ReadError};
-use crate::strict_json;
+use crate::{graphql, strict_json};
 
 /// The largest body read for parameters, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -95,7 +95,9 @@ pub fn read(
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let path = normalize_path(path)?;
     let pairs = params::parse_pairs(query, "the query string")?;
-    let body = read_body(method, headers, body)?;
+    // A GraphQL body is read within the GraphQL limits, counted as it is read.
+    let limits = if path == crate::http::GRAPHQL_PATH { graphql::JSON_LIMITS } else { strict_json::BODY_LIMITS };
+    let body = read_body(method, headers, body, limits)?;
     let token = find_token(headers, &pairs, &body)?;
     refuse_sudo(&pairs, &body)?;
     let method = override_method(method, headers, &body)?;
@@ -145,7 +147,12 @@ fn announces_body(headers: &[(String, String)]) -> bool {
 
 /// The body's parameters, as Rails would parse them. `None` is a body the host
 /// did not pass: refused when the headers announce one GitLab would read.
-fn read_body(method: &str, headers: &[(String, String)], body: Option<&str>) -> Result<Body, ReadError> {
+fn read_body(
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+    limits: strict_json::Limits,
+) -> Result<Body, ReadError> {
     let Some(body) = body else {
         if announces_body(headers) && reads_body(method, headers) {
             return Err(ReadError::Malformed(
@@ -162,7 +169,8 @@ fn read_body(method: &str, headers: &[(String, String)], body: Option<&str>) -> 
     }
     Ok(match media_type(headers)?.as_deref() {
         Some(media) if JSON_TYPES.contains(&media) => {
-            Body::Json(strict_json::parse(body).map_err(|why| ReadError::Malformed(format!("the JSON body: {why}")))?)
+            let json = strict_json::parse_within(body, limits);
+            Body::Json(json.map_err(|why| ReadError::Malformed(format!("the JSON body: {why}")))?)
         }
         Some("application/x-www-form-urlencoded") => Body::Form(params::parse_form(body, "the form body")?),
         // Rack reads a POST without a content type as a form.
@@ -480,7 +488,7 @@ fn canonical_entry(mut map: Map<String, Json>) -> Result<Json, ReadError> {
         None | Some(Json::Null) => Json::Object(Map::new()),
         Some(Json::String(text)) if text.trim().is_empty() => Json::Object(Map::new()),
         // GitLab parses a string of JSON; duplicated keys are refused here.
-        Some(Json::String(text)) => match strict_json::parse(&text) {
+        Some(Json::String(text)) => match strict_json::parse_within(&text, graphql::JSON_LIMITS) {
             Ok(Json::Object(vars)) => Json::Object(vars),
             Ok(Json::Null) => Json::Object(Map::new()),
             Ok(_) => return Err(ReadError::Malformed("the GraphQL variables are not an object".into())),

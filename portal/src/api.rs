@@ -264,10 +264,9 @@ fn created_json(portal: &Portal, created: &Created, status: StatusCode) -> Answe
     Ok(response)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ`.
+/// `YYYY-MM-DDTHH:MM:SSZ` (beyond the years −9999 to 9999, the Unix seconds).
 pub(crate) fn rfc3339(t: Timestamp) -> String {
-    let s = t.rem_euclid(86_400);
-    format!("{}T{:02}:{:02}:{:02}Z", finegrain_store::format_date(t), s / 3600, s % 3600 / 60, s % 60)
+    jiff::Timestamp::from_second(t).map_or_else(|_| t.to_string(), |at| at.to_string())
 }
 
 /// A JSON body (status set by the caller).

@@ -59,6 +59,8 @@ use apollo_parser::Parser;
 use apollo_parser::cst;
 use serde_json::{Map, Value as Json};
 
+use crate::strict_json;
+
 /// The largest request body accepted, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The largest GraphQL document (`query`) accepted, in bytes (64 KiB).
@@ -85,6 +87,13 @@ pub const MAX_ALIASES: usize = 100;
 /// How many values (strings, numbers, booleans, nulls, list and object members)
 /// the variables of a request may hold, summed over a batch.
 pub const MAX_VARIABLE_VALUES: usize = 1000;
+/// The limits a GraphQL request body's JSON is read within, counted while it is
+/// read: the variables' values of a whole batch and, per entry, room for the
+/// query, the operation name and the small objects clients add (`extensions`).
+/// A body over them could not pass the limits above anyway; refusing it while
+/// reading keeps its cost at that of the first values read.
+pub(crate) const JSON_LIMITS: strict_json::Limits =
+    strict_json::Limits { values: MAX_VARIABLE_VALUES + 16 * MAX_BATCH_ENTRIES, depth: MAX_PARSER_DEPTH };
 /// How many argument values the root fields of a request may resolve to,
 /// summed over a batch: a variable used by many fields is counted each time.
 pub const MAX_ARGUMENT_VALUES: usize = 1000;
@@ -370,7 +379,8 @@ pub fn root_fields(body: &[u8]) -> Result<Vec<RootField>, GraphqlError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(GraphqlError::BodyTooLarge { size: body.len() });
     }
-    let json: Json = serde_json::from_slice(body).map_err(|e| GraphqlError::InvalidJson(e.to_string()))?;
+    let text = std::str::from_utf8(body).map_err(|e| GraphqlError::InvalidJson(e.to_string()))?;
+    let json = strict_json::parse_within(text, JSON_LIMITS).map_err(GraphqlError::InvalidJson)?;
     let mut out = Vec::new();
     let mut budget = Budget::default();
     match &json {
@@ -443,13 +453,13 @@ fn request_fields(request: &Json, budget: &mut Budget, out: &mut Vec<RootField>)
         None | Some(Json::Null) => &empty,
         Some(Json::Object(map)) => map,
         Some(Json::String(text)) if text.trim().is_empty() => &empty,
-        Some(Json::String(text)) => match serde_json::from_str::<Json>(text) {
+        Some(Json::String(text)) => match strict_json::parse_within(text, JSON_LIMITS) {
             Ok(Json::Object(map)) => {
                 parsed = map;
                 &parsed
             }
             Ok(other) => return Err(GraphqlError::VariablesNotJson(format!("it holds {}", json_kind(&other)))),
-            Err(e) => return Err(GraphqlError::VariablesNotJson(e.to_string())),
+            Err(e) => return Err(GraphqlError::VariablesNotJson(e)),
         },
         Some(other) => return Err(GraphqlError::BadVariables { found: json_kind(other) }),
     };
