@@ -7,6 +7,7 @@
 //!
 //! The engine's request and decision types are re-exported as [`api`].
 
+pub mod cache;
 mod convert;
 pub mod failure;
 pub mod limits;

@@ -93,8 +93,8 @@ impl EngineHost {
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
         limits::start_ticker(&engine).context("cannot start the engine's deadline thread")?;
-        let component =
-            Component::new(&engine, bytes).map_err(|e| anyhow!("{e}")).context("the engine component is not valid")?;
+        let component = crate::cache::component(&engine, bytes, crate::cache::default_dir().as_deref())
+            .context("the engine component is not valid")?;
         // The component imports nothing, so the linker stays empty.
         let linker = Linker::<State>::new(&engine);
         let instance_pre = linker
