@@ -364,11 +364,8 @@ fn coverage(reference: Option<PathBuf>, json: bool) -> Result<ExitCode> {
 }
 
 fn bundle_build(world: &Path, output: &Path) -> Result<ExitCode> {
-    let policy = finegrain_host::load_policy(world).map_err(|e| anyhow!("{e}"))?;
-    if policy.file.is_none() {
-        bail!("{}: is already a bundle", world.display());
-    }
-    write_bundle(output, &policy.bundle)
+    let bundle = finegrain_host::build_bundle_file(world).map_err(|e| anyhow!("{e}"))?;
+    write_bundle(output, &bundle)
 }
 
 fn bundle_build_store(store: &Path, output: &Path) -> Result<ExitCode> {

@@ -7,6 +7,7 @@
 //!
 //! The engine's request and decision types are re-exported as [`api`].
 
+pub mod cache;
 mod convert;
 pub mod failure;
 pub mod limits;
@@ -27,13 +28,29 @@ pub use world_file::InputError;
 
 /// Compiles a world against the built-in catalog into bundle bytes.
 ///
-/// The world is validated by the native engine first, so a bad world is
-/// reported (as `section[index].field: problem`) before anything is written.
+/// The bundle is loaded by the native engine before it is returned, so a bad
+/// world is reported (as `section[index].field: problem`) before anything is
+/// written, and what is checked is exactly what will be loaded. The world is
+/// consumed, never copied.
 pub fn build_bundle(world: World) -> Result<Vec<u8>, String> {
     let catalog = finegrain_catalog::Catalog::builtin().map_err(|e| format!("built-in catalog: {e}"))?;
-    let bundle = Bundle { catalog, world };
-    finegrain_engine::Authorizer::from_bundle(bundle.clone())?;
-    Ok(bundle.encode())
+    let bundle = Bundle { catalog, world }.into_encoded();
+    finegrain_engine::Authorizer::load(&bundle)?;
+    Ok(bundle)
+}
+
+/// Compiles a world file (YAML) into bundle bytes, keeping nothing else: the
+/// path of `finegrain bundle build`. A bundle given as the world is refused.
+pub fn build_bundle_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    let name = path.display().to_string();
+    let error = |message: String| InputError { file: name.clone(), line: None, message };
+    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    if bytes.starts_with(b"FGBUNDLE") {
+        return Err(error("is already a bundle".into()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| error("not UTF-8 text and not a finegrain bundle".into()))?;
+    let world = world_file::parse(&name, &text)?.world;
+    build_bundle(world).map_err(|message| world_file::place_error(&name, &text, &message))
 }
 
 /// A policy read from disk: bundle bytes, and the parsed file when it was YAML.

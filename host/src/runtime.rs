@@ -99,8 +99,8 @@ impl EngineHost {
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
         limits::start_ticker(&engine).context("cannot start the engine's deadline thread")?;
-        let component =
-            Component::new(&engine, bytes).map_err(|e| anyhow!("{e}")).context("the engine component is not valid")?;
+        let component = crate::cache::component(&engine, bytes, crate::cache::default_dir().as_deref())
+            .context("the engine component is not valid")?;
         // The component imports nothing, so the linker stays empty.
         let linker = Linker::<State>::new(&engine);
         let instance_pre = linker
@@ -129,13 +129,16 @@ impl EngineHost {
     /// one-line account of what is wrong with the bundle.
     pub fn load(&self, bundle: &[u8]) -> Result<Authorizer> {
         let host = EngineHostRef { engine: self.engine.clone(), pre: self.pre.clone(), limits: self.limits.clone() };
-        let loaded = host.instantiate(bundle)?;
+        // The digest is checked here, natively, once; the guest is told so.
+        let bundle =
+            finegrain_engine::Bundle::host_checked(bundle).map_err(|e| anyhow!("{}", failure::one_line(&e)))?;
+        let loaded = host.instantiate(&bundle)?;
         let mut authorizer = Authorizer {
             host,
             store: loaded.0,
             instance: loaded.1,
             resource: loaded.2,
-            bundle: bundle.to_vec(),
+            bundle,
             applied: Vec::new(),
             poisoned: false,
             revision: 0,
@@ -330,11 +333,13 @@ impl Authorizer {
     /// Replaces the policy with a new bundle. The new bundle is loaded into a
     /// fresh instance first; if it fails to load, the running policy stays.
     pub fn replace_bundle(&mut self, bundle: &[u8]) -> Result<()> {
-        let (store, instance, resource) = self.host.instantiate(bundle)?;
+        let bundle =
+            finegrain_engine::Bundle::host_checked(bundle).map_err(|e| anyhow!("{}", failure::one_line(&e)))?;
+        let (store, instance, resource) = self.host.instantiate(&bundle)?;
         self.store = store;
         self.instance = instance;
         self.resource = resource;
-        self.bundle = bundle.to_vec();
+        self.bundle = bundle;
         self.applied.clear();
         self.poisoned = false;
         self.revision()?;

@@ -25,7 +25,7 @@ impl Policy {
         };
         let access = if status == "active" { self.access_entries(token.user, &token.rights, at) } else { Vec::new() };
         Ok(TokenReport {
-            name: token.name.clone(),
+            name: token.name.to_string(),
             user: user.username.clone(),
             kind: kind.to_owned(),
             status: status.to_owned(),

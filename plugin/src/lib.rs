@@ -22,6 +22,7 @@ pub mod reading;
 mod refname;
 pub mod router;
 mod strict_json;
+mod tokens;
 pub mod world;
 
 #[cfg(target_arch = "wasm32")]
@@ -93,7 +94,7 @@ impl Authorizer {
     /// The world is rebuilt and revalidated from scratch, so an update can never
     /// leave the policy in a state a bundle could not describe.
     pub fn apply(&mut self, updates: &[Update]) -> Result<u64, String> {
-        let mut world = self.policy.world.clone();
+        let mut world = self.policy.world();
         for (i, update) in updates.iter().enumerate() {
             apply_one(&mut world, update).map_err(|e| format!("update {i}: {e}"))?;
         }
@@ -108,9 +109,10 @@ impl Authorizer {
         self.policy.world.revision
     }
 
-    /// The world as currently loaded (after updates).
-    pub fn world(&self) -> &world::World {
-        &self.policy.world
+    /// The world as currently loaded (after updates), rebuilt from the loaded
+    /// policy (the engine keeps no second copy of it).
+    pub fn world(&self) -> world::World {
+        self.policy.world()
     }
 
     /// The catalog the policy was built with.

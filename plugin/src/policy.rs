@@ -3,14 +3,18 @@
 //! rejected; after it, a check can only allow or deny.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use finegrain_catalog::{Boundary, Catalog, CrudVerb, GraphqlKind, MinRole, role_level};
 
-use crate::api::{GrantAccess, Timestamp, TokenKind};
-use crate::bundle::Bundle;
+use crate::api::Timestamp;
+use crate::bundle;
 use crate::permset::{PermId, PermSet};
 use crate::router::Router;
+use crate::tokens::{DigestIndex, NameIndex, TokenName, TokenTable};
 use crate::world::{ProtectedBranch, ProtectedTag, Visibility, World};
+
+mod tokens_load;
 
 /// What kind of namespace a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,25 +77,32 @@ pub enum Reach {
 pub enum Access {
     PersonalProjects,
     AllMemberships,
-    Selected(Vec<usize>),
+    /// The selected namespaces: `Policy::grant_ns[start..end]`.
+    Selected {
+        start: u32,
+        end: u32,
+    },
     User,
     Instance,
 }
 
 pub struct GrantRec {
     pub access: Access,
-    /// Raw permissions the grant's assignable permissions expand to.
-    pub raw: PermSet,
+    /// Raw permissions the grant's assignable permissions expand to, shared by
+    /// every grant with the same permission list.
+    pub raw: Arc<PermSet>,
+    /// The permission list: an index into `Policy::grant_lists`.
+    pub set: u32,
 }
 
 pub enum TokenRights {
-    /// Legacy scope indexes.
-    Legacy(Vec<usize>),
-    FineGrained(Vec<GrantRec>),
+    /// Legacy scope indexes, shared by every token with the same scopes.
+    Legacy(Arc<[usize]>),
+    FineGrained(Box<[GrantRec]>),
 }
 
 pub struct TokenRec {
-    pub name: String,
+    pub name: TokenName,
     pub user: usize,
     pub rights: TokenRights,
     pub expires: Option<Timestamp>,
@@ -101,6 +112,9 @@ pub struct TokenRec {
 /// The compiled policy.
 pub struct Policy {
     pub catalog: Catalog,
+    /// The world's revision and small sections; its `tokens` is always empty:
+    /// the tokens live in `tokens` and the indexes ([`Policy::world`] puts them
+    /// back together).
     pub world: World,
     pub router: Router,
     pub perm_ids: HashMap<String, PermId>,
@@ -131,8 +145,12 @@ pub struct Policy {
     pub group_ids: HashMap<u64, usize>,
     pub roles: Vec<Role>,
     pub tokens: Vec<TokenRec>,
-    pub token_by_digest: HashMap<[u8; 32], usize>,
-    pub token_by_name: HashMap<String, usize>,
+    pub token_by_digest: DigestIndex,
+    pub token_by_name: NameIndex,
+    /// The namespaces selected by grants, each grant's a range of them.
+    pub grant_ns: Vec<usize>,
+    /// The assignable permission ids of each permission list grants refer to.
+    pub grant_lists: Vec<Vec<usize>>,
     pub download_code: Option<PermId>,
     pub push_code: Option<PermId>,
 }
@@ -149,15 +167,21 @@ fn valid_path(path: &str) -> bool {
 }
 
 impl Policy {
-    /// Decodes and compiles a bundle.
+    /// Decodes and compiles a bundle; its token table is read as it is.
     pub fn from_bytes(bytes: &[u8]) -> Result<Policy, String> {
-        let bundle = Bundle::decode(bytes)?;
-        Policy::new(bundle.catalog, bundle.world)
+        let payload = bundle::decode_payload(bytes)?;
+        Policy::build(payload.catalog, payload.world, payload.tokens)
     }
 
     /// Compiles a catalog and a world; the error names the offending item as
     /// `section[index].field: problem`.
-    pub fn new(catalog: Catalog, world: World) -> Result<Policy, String> {
+    pub fn new(catalog: Catalog, mut world: World) -> Result<Policy, String> {
+        let tokens = TokenTable::from_tokens(&std::mem::take(&mut world.tokens));
+        Policy::build(catalog, world, tokens)
+    }
+
+    /// Compiles a catalog, a world without tokens, and its token table.
+    fn build(catalog: Catalog, world: World, tokens: TokenTable) -> Result<Policy, String> {
         catalog.validate().map_err(|e| format!("catalog: {e}"))?;
         let router = Router::new(&catalog.endpoints)?;
         let perm_ids: HashMap<String, PermId> =
@@ -238,23 +262,25 @@ impl Policy {
             group_ids: HashMap::new(),
             roles: Vec::new(),
             tokens: Vec::new(),
-            token_by_digest: HashMap::new(),
-            token_by_name: HashMap::new(),
+            token_by_digest: DigestIndex::default(),
+            token_by_name: NameIndex::default(),
+            grant_ns: Vec::new(),
+            grant_lists: Vec::new(),
             download_code,
             push_code,
             catalog,
             world: World::default(),
         };
-        policy.load_world(world)?;
+        policy.load_world(world, tokens)?;
         Ok(policy)
     }
 
-    fn load_world(&mut self, world: World) -> Result<(), String> {
+    fn load_world(&mut self, world: World, tokens: TokenTable) -> Result<(), String> {
         self.load_users(&world)?;
         self.load_namespaces(&world)?;
         self.load_roles(&world)?;
         self.load_members(&world)?;
-        self.load_tokens(&world)?;
+        self.load_tokens(tokens)?;
         self.world = world;
         Ok(())
     }
@@ -441,104 +467,6 @@ impl Policy {
         Ok(())
     }
 
-    fn load_tokens(&mut self, world: &World) -> Result<(), String> {
-        for (i, token) in world.tokens.iter().enumerate() {
-            let place = format!("tokens[{i}]");
-            let user = *self
-                .user_ids
-                .get(&token.user)
-                .ok_or_else(|| format!("{place}.user: unknown user {:?}", token.user))?;
-            if self.token_by_name.insert(token.name.clone(), i).is_some() {
-                return Err(format!("{place}.name: duplicate token name {:?}", token.name));
-            }
-            if self.token_by_digest.insert(token.digest, i).is_some() {
-                return Err(format!("{place}.secret: another token has the same secret"));
-            }
-            let rights = match &token.kind {
-                TokenKind::Legacy(scopes) => {
-                    if scopes.is_empty() {
-                        return Err(format!("{place}.scopes: a legacy token needs at least one scope"));
-                    }
-                    let ids = scopes
-                        .iter()
-                        .map(|s| {
-                            self.scope_ids.get(s).copied().ok_or_else(|| format!("{place}.scopes: unknown scope {s:?}"))
-                        })
-                        .collect::<Result<_, _>>()?;
-                    TokenRights::Legacy(ids)
-                }
-                TokenKind::FineGrained(grants) => {
-                    if grants.is_empty() {
-                        return Err(format!("{place}.grants: a fine-grained token needs at least one grant"));
-                    }
-                    let grants = grants
-                        .iter()
-                        .enumerate()
-                        .map(|(j, g)| self.compile_grant(&format!("{place}.grants[{j}]"), g))
-                        .collect::<Result<_, _>>()?;
-                    TokenRights::FineGrained(grants)
-                }
-            };
-            self.tokens.push(TokenRec {
-                name: token.name.clone(),
-                user,
-                rights,
-                expires: token.expires,
-                revoked: token.revoked,
-            });
-        }
-        Ok(())
-    }
-
-    fn compile_grant(&self, place: &str, grant: &crate::api::Grant) -> Result<GrantRec, String> {
-        let allowed = grant.access.boundaries();
-        let access = match &grant.access {
-            GrantAccess::PersonalProjects => Access::PersonalProjects,
-            GrantAccess::AllMemberships => Access::AllMemberships,
-            GrantAccess::SelectedMemberships(paths) => {
-                if paths.is_empty() {
-                    return Err(format!(
-                        "{place}.namespaces: selected_memberships needs at least one group or project"
-                    ));
-                }
-                let ids = paths
-                    .iter()
-                    .map(|p| {
-                        self.lookup_namespace(p)
-                            .filter(|ns| self.namespaces[*ns].kind != NsKind::Personal)
-                            .ok_or_else(|| format!("{place}.namespaces: unknown group or project {p:?}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-                Access::Selected(ids)
-            }
-            GrantAccess::User => Access::User,
-            GrantAccess::Instance => Access::Instance,
-        };
-        if grant.permissions.is_empty() {
-            return Err(format!("{place}.permissions: a grant needs at least one permission"));
-        }
-        let mut raw = PermSet::with_capacity(self.catalog.permissions.len());
-        for name in &grant.permissions {
-            let index = *self
-                .assignable_ids
-                .get(name)
-                .ok_or_else(|| format!("{place}.permissions: unknown assignable permission {name:?}"))?;
-            let boundaries = &self.catalog.assignable[index].boundaries;
-            if !boundaries.iter().any(|b| allowed.contains(b)) {
-                let at: Vec<&str> = boundaries.iter().map(|b| b.name()).collect();
-                return Err(format!(
-                    "{place}.permissions: {name:?} does not apply to access {} (it applies at {})",
-                    grant.access.name(),
-                    at.join(", ")
-                ));
-            }
-            for id in &self.assignable_raw[index] {
-                raw.insert(*id);
-            }
-        }
-        Ok(GrantRec { access, raw })
-    }
-
     /// Finds a namespace by full path or numeric id (projects first).
     pub fn lookup_namespace(&self, name: &str) -> Option<usize> {
         if let Ok(id) = name.parse::<u64>() {
@@ -587,8 +515,14 @@ impl Policy {
                 && self.namespaces[ns].personal_owner == Some(user))
             .then_some(Reach::Direct),
             Access::AllMemberships => self.can_access(user, ns, at).then_some(Reach::Direct),
-            Access::Selected(ids) if ids.contains(&ns) => Some(Reach::Direct),
-            Access::Selected(ids) => self.ancestry(ns).skip(1).any(|n| ids.contains(&n)).then_some(Reach::Ancestor),
+            Access::Selected { start, end } => {
+                let ids = &self.grant_ns[*start as usize..*end as usize];
+                if ids.contains(&ns) {
+                    Some(Reach::Direct)
+                } else {
+                    self.ancestry(ns).skip(1).any(|n| ids.contains(&n)).then_some(Reach::Ancestor)
+                }
+            }
             Access::User | Access::Instance => None,
         }
     }
