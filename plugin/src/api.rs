@@ -2,6 +2,7 @@
 //! `wit/authz.wit` one to one, so the component layer only converts.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 pub use finegrain_catalog::Boundary;
 
@@ -116,6 +117,33 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the order of the WIT enum `reason-code`.
+    pub const ALL: [Code; 18] = [
+        Code::Allowed,
+        Code::TokenMissing,
+        Code::TokenUnknown,
+        Code::TokenRevoked,
+        Code::TokenExpired,
+        Code::UserInactive,
+        Code::MalformedRequest,
+        Code::AmbiguousRequest,
+        Code::EndpointUnknown,
+        Code::EndpointNotForTokens,
+        Code::PermissionUnknown,
+        Code::NamespaceUnknown,
+        Code::ScopeExcludesNamespace,
+        Code::TokenLacksPermission,
+        Code::UserLacksAbility,
+        Code::BranchProtected,
+        Code::TagProtected,
+        Code::ForcePushForbidden,
+    ];
+
+    /// The code named `name` (`token_revoked`), if it is one.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The code as it appears in decisions and scenario files.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -138,6 +166,54 @@ impl Code {
             Code::TagProtected => "tag_protected",
             Code::ForcePushForbidden => "force_push_forbidden",
         }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Index of a raw permission in the loaded catalog; its name is
+/// [`crate::Authorizer::permission_name`].
+pub type PermissionId = u16;
+
+/// One reason of a [`Verdict`]: its code, and a sentence for people only when
+/// the caller asked for details ([`crate::Authorizer::decide_described`], `explain`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cause {
+    pub code: Code,
+    pub detail: Option<String>,
+}
+
+/// The reasons of a verdict; one fits without allocating.
+pub type Causes = SmallVec<[Cause; 1]>;
+
+/// Permission ids; a few fit without allocating.
+pub type Perms = SmallVec<[PermissionId; 4]>;
+
+/// A decision in the engine's own terms: codes and permission ids, the
+/// namespace borrowed from the policy, no text unless asked for. This is what a
+/// check costs ([`crate::Authorizer::decide`]); [`Decision`] is the same answer
+/// with names ([`crate::Authorizer::resolve`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict<'p> {
+    pub effect: Effect,
+    /// At least one; `allowed` alone when the effect is allow.
+    pub causes: Causes,
+    /// The raw permissions the request needs, as ids.
+    pub required: Perms,
+    pub boundary: Option<Boundary>,
+    /// The full path of the namespace the request targets, when known.
+    pub namespace: Option<&'p str>,
+    pub revision: u64,
+}
+
+impl Verdict<'_> {
+    /// Whether the verdict carries this reason code.
+    pub fn has(&self, code: Code) -> bool {
+        self.causes.iter().any(|c| c.code == code)
     }
 }
 

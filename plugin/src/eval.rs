@@ -3,7 +3,10 @@
 //! it. Every request form is first reduced to a [`Target`]; the checks then run
 //! the same way for all of them.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+
+use smallvec::SmallVec;
 
 use finegrain_catalog::{Auth, Boundary, GraphqlKind, level};
 
@@ -19,23 +22,46 @@ use crate::world::PushLevel;
 mod nested;
 use nested::{Place, Walk};
 
-/// A step-by-step account, kept only when `explain` asks for one.
-pub struct Trace(Option<Vec<String>>);
+/// What a decision writes besides its codes and ids: the reasons' details
+/// (sentences for people) and a step-by-step account. A plain check writes
+/// neither, so no text is formatted on the hot path.
+pub struct Trace {
+    steps: Option<Vec<String>>,
+    details: bool,
+}
 
 impl Trace {
+    /// Codes and ids only.
     pub fn off() -> Trace {
-        Trace(None)
+        Trace { steps: None, details: false }
     }
+    /// The reasons' details, without the steps.
+    pub fn details() -> Trace {
+        Trace { steps: None, details: true }
+    }
+    /// Details and every step (`explain`).
     pub fn on() -> Trace {
-        Trace(Some(Vec::new()))
+        Trace { steps: Some(Vec::new()), details: true }
     }
     fn note(&mut self, line: impl FnOnce() -> String) {
-        if let Some(steps) = &mut self.0 {
+        if let Some(steps) = &mut self.steps {
             steps.push(line());
         }
     }
+    /// Whether steps are written (some shortcuts would skip steps explain shows).
+    fn stepping(&self) -> bool {
+        self.steps.is_some()
+    }
+    /// A reason's detail, formatted only when details are asked for.
+    fn detail(&self, text: impl FnOnce() -> String) -> Option<String> {
+        self.details.then(text)
+    }
+    /// A reason, its detail formatted only when asked for.
+    fn cause(&self, code: Code, text: impl FnOnce() -> String) -> Cause {
+        Cause { code, detail: self.detail(text) }
+    }
     pub fn into_steps(self) -> Vec<String> {
-        self.0.unwrap_or_default()
+        self.steps.unwrap_or_default()
     }
 }
 
@@ -61,10 +87,23 @@ struct RefWrite {
     merge: bool,
 }
 
+/// How a target is named in details and steps; formatted only when one is
+/// written.
+enum Label<'r> {
+    Endpoint(usize),
+    Git {
+        push: bool,
+    },
+    Permission(&'r str),
+    Graphql(&'static str, &'r str),
+    /// A GraphQL object field, by its path from the root field.
+    Field(String),
+}
+
 /// What a request asks for, in the engine's terms.
-struct Target {
-    label: String,
-    required: Vec<PermId>,
+struct Target<'r> {
+    label: Label<'r>,
+    required: Perms,
     boundary: Boundary,
     ns: Option<usize>,
     scope_test: ScopeTest,
@@ -85,8 +124,22 @@ struct UserRule {
     abilities: Vec<usize>,
 }
 
-/// A denial before the checks could run.
-struct Refusal(Code, String);
+/// Which grants reach a target at one boundary.
+#[derive(Clone, Copy)]
+enum Wanted {
+    /// Grants that reach this namespace so.
+    Reach(usize, Reach),
+    User,
+    Instance,
+}
+
+/// A denial before the checks could run, its detail when one was written.
+struct Refusal(Code, Option<String>);
+
+/// A refusal whose detail is cheap next to what led to it (a rare path).
+fn refusal(code: Code, detail: String) -> Refusal {
+    Refusal(code, Some(detail))
+}
 
 /// The all-zero object id Git uses for "no object".
 fn is_null_id(id: &str) -> bool {
@@ -116,7 +169,7 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 
 impl Policy {
     /// Decides any request.
-    pub fn decide(&self, request: &Request, trace: &mut Trace) -> Decision {
+    pub fn decide(&self, request: &Request, trace: &mut Trace) -> Verdict<'_> {
         match request {
             Request::Permission(r) => self.decide_permission(r, trace),
             Request::Http(r) => self.decide_http(r, trace),
@@ -124,7 +177,8 @@ impl Policy {
         }
     }
 
-    fn decide_permission(&self, r: &PermissionRequest, trace: &mut Trace) -> Decision {
+    /// Decides a permission-shaped request.
+    pub fn decide_permission(&self, r: &PermissionRequest, trace: &mut Trace) -> Verdict<'_> {
         trace.note(|| {
             format!("request: permission {} on {}", r.permission, r.namespace.as_deref().unwrap_or("(no namespace)"))
         });
@@ -132,7 +186,8 @@ impl Policy {
         self.run(Some(&r.token), target, r.at, trace)
     }
 
-    fn decide_git(&self, r: &GitRequest, trace: &mut Trace) -> Decision {
+    /// Decides a Git request.
+    pub fn decide_git(&self, r: &GitRequest, trace: &mut Trace) -> Verdict<'_> {
         let push = matches!(r.service, GitService::ReceivePack(_));
         trace.note(|| format!("request: git-{} {}", if push { "receive-pack" } else { "upload-pack" }, r.project));
         let writes = match &r.service {
@@ -151,12 +206,13 @@ impl Policy {
         };
         let target = match writes.iter().try_for_each(|w| crate::refname::check(&w.name)) {
             Ok(()) => self.git_target(&r.project, push, writes),
-            Err(why) => Err(Refusal(Code::MalformedRequest, why)),
+            Err(why) => Err(refusal(Code::MalformedRequest, why)),
         };
         self.run(Some(&r.token), target, r.at, trace)
     }
 
-    fn decide_http(&self, r: &HttpRequest, trace: &mut Trace) -> Decision {
+    /// Decides an HTTP request.
+    pub fn decide_http(&self, r: &HttpRequest, trace: &mut Trace) -> Verdict<'_> {
         trace.note(|| format!("request: {} {}", r.method, reading::redact_target(&r.path)));
         let read = match http::check_method(&r.method)
             .map_err(|p| match p {
@@ -167,25 +223,29 @@ impl Policy {
             .and_then(|()| reading::read(&r.method, &r.path, &r.headers, r.body.as_deref()))
         {
             Ok(read) => read,
-            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
-            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
+            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, Some(why), trace),
+            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, Some(why), trace),
         };
         if read.method != r.method {
             trace.note(|| format!("method override: decided as {}", read.method));
         }
         let target = match http::parse_target(&read.method, &read.path, &read.pairs) {
             Ok(parsed) => parsed,
-            Err(HttpProblem::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
-            Err(HttpProblem::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
-            Err(HttpProblem::NotRouted(why)) => return self.refuse(Code::EndpointUnknown, why, trace),
+            Err(HttpProblem::Malformed(why)) => return self.refuse(Code::MalformedRequest, Some(why), trace),
+            Err(HttpProblem::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, Some(why), trace),
+            Err(HttpProblem::NotRouted(why)) => return self.refuse(Code::EndpointUnknown, Some(why), trace),
         };
-        let token = r.token.clone().or_else(|| read.token.clone().map(TokenRef::Secret));
+        let read_token = match (&r.token, &read.token) {
+            (None, Some(secret)) => Some(TokenRef::Secret(secret.clone())),
+            _ => None,
+        };
+        let token = r.token.as_ref().or(read_token.as_ref());
         let target = match target {
             HttpTarget::Api { api_path } => self.api_target(&read.method, api_path),
             HttpTarget::Git { project, push } => self.git_target(&project, push, Vec::new()),
-            HttpTarget::Graphql => return self.decide_graphql(&read, token.as_ref(), r.at, trace),
+            HttpTarget::Graphql => return self.decide_graphql(&read, token, r.at, trace),
         };
-        self.run(token.as_ref(), target, r.at, trace)
+        self.run(token, target, r.at, trace)
     }
 
     /// A GraphQL request is allowed only if every root field it executes is,
@@ -193,28 +253,34 @@ impl Policy {
     /// like an endpoint, and the first denial decides. The request GitLab
     /// executes is read by [`reading`] (query string merged over the body) and
     /// handed to the GraphQL reader as one JSON document.
-    fn decide_graphql(&self, read: &Reading, token: Option<&TokenRef>, at: Timestamp, trace: &mut Trace) -> Decision {
+    fn decide_graphql(
+        &self,
+        read: &Reading,
+        token: Option<&TokenRef>,
+        at: Timestamp,
+        trace: &mut Trace,
+    ) -> Verdict<'_> {
         let document = match read.graphql_document() {
             Ok(document) => document,
-            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, why, trace),
-            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, why, trace),
+            Err(ReadError::Malformed(why)) => return self.refuse(Code::MalformedRequest, Some(why), trace),
+            Err(ReadError::Ambiguous(why)) => return self.refuse(Code::AmbiguousRequest, Some(why), trace),
         };
         let fields = match graphql::root_fields(&document) {
             Ok(fields) if fields.is_empty() => {
-                return self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace);
+                return self.refuse(Code::MalformedRequest, Some("the GraphQL request selects no field".into()), trace);
             }
             Ok(fields) => fields,
-            Err(err) => return self.refuse(Code::MalformedRequest, format!("graphql: {err}"), trace),
+            Err(err) => return self.refuse(Code::MalformedRequest, Some(format!("graphql: {err}")), trace),
         };
         if read.method != "POST" && fields.iter().any(|f| f.kind == OperationKind::Mutation) {
             let why = "GraphQL mutations must be sent with POST".to_owned();
-            return self.refuse(Code::MalformedRequest, why, trace);
+            return self.refuse(Code::MalformedRequest, Some(why), trace);
         }
         trace.note(|| {
             let names: Vec<String> = fields.iter().map(|f| format!("{} {}", f.kind.name(), f.name)).collect();
             format!("graphql: root fields {}", names.join(", "))
         });
-        let mut combined: Option<Decision> = None;
+        let mut combined: Option<Verdict<'_>> = None;
         let mut checked = HashSet::new();
         for field in &fields {
             let target = self.graphql_target(field);
@@ -235,31 +301,31 @@ impl Policy {
             }
         }
         combined.unwrap_or_else(|| {
-            self.refuse(Code::MalformedRequest, "the GraphQL request selects no field".into(), trace)
+            self.refuse(Code::MalformedRequest, Some("the GraphQL request selects no field".into()), trace)
         })
     }
 
     /// The target of one GraphQL root field: its mapped permissions, at the
     /// namespace its argument names.
-    fn graphql_target(&self, field: &graphql::RootField) -> Result<Target, Refusal> {
+    fn graphql_target<'r>(&self, field: &'r graphql::RootField) -> Result<Target<'r>, Refusal> {
         let label = format!("graphql {} {}", field.kind.name(), field.name);
         let kind = match field.kind {
             OperationKind::Query => GraphqlKind::Query,
             OperationKind::Mutation => GraphqlKind::Mutation,
             OperationKind::Subscription => {
-                return Err(Refusal(Code::EndpointUnknown, format!("{label}: subscriptions are not authorized here")));
+                return Err(refusal(Code::EndpointUnknown, format!("{label}: subscriptions are not authorized here")));
             }
         };
         let index = *self
             .graphql_fields
             .get(&kind)
             .and_then(|fields| fields.get(field.name.as_str()))
-            .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
+            .ok_or_else(|| refusal(Code::EndpointUnknown, format!("no mapping for {label}")))?;
         let mapped = &self.catalog.graphql[index];
         let (boundary, ns) = match (&mapped.argument, mapped.boundary) {
             (Some(argument), Boundary::Project | Boundary::Group) => {
                 let value = field.argument(argument).ok_or_else(|| {
-                    Refusal(Code::MalformedRequest, format!("{label}: argument {argument} is missing or not a string"))
+                    refusal(Code::MalformedRequest, format!("{label}: argument {argument} is missing or not a string"))
                 })?;
                 let ns_kind = if mapped.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
                 match self.graphql_namespace(value, ns_kind) {
@@ -274,8 +340,8 @@ impl Policy {
             _ => (mapped.boundary, None),
         };
         Ok(Target {
-            label,
-            required: self.graphql_perms[index].clone(),
+            label: Label::Graphql(field.kind.name(), &field.name),
+            required: Perms::from_slice(&self.graphql_perms[index]),
             boundary,
             ns,
             scope_test: ScopeTest::Graphql { mutation: kind == GraphqlKind::Mutation },
@@ -319,7 +385,7 @@ impl Policy {
     fn graphql_namespace(&self, value: &str, kind: NsKind) -> Result<usize, Refusal> {
         let Some(gid) = value.strip_prefix("gid://gitlab/") else {
             if value.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Refusal(
+                return Err(refusal(
                     Code::NamespaceUnknown,
                     format!("{value:?} is neither a full path nor a global id"),
                 ));
@@ -331,16 +397,20 @@ impl Policy {
             Some((model, id)) if model == expected && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
                 self.namespace_of_kind(id, kind)
             }
-            _ => Err(Refusal(
+            _ => Err(refusal(
                 Code::NamespaceUnknown,
                 format!("global id {value:?} does not name a {}", expected.to_lowercase()),
             )),
         }
     }
 
-    fn refuse(&self, code: Code, detail: String, trace: &mut Trace) -> Decision {
-        trace.note(|| format!("denied: {detail}"));
-        self.decision(Effect::Deny, vec![reason(code, detail)], &[], None, None)
+    /// A deny for a request refused before the checks; the detail is kept
+    /// only when details were asked for.
+    fn refuse(&self, code: Code, detail: Option<String>, trace: &mut Trace) -> Verdict<'_> {
+        let detail = detail.filter(|_| trace.details);
+        trace.note(|| format!("denied: {}", detail.as_deref().unwrap_or(code.as_str())));
+        let causes = smallvec::smallvec![Cause { code, detail }];
+        self.verdict(Effect::Deny, causes, Perms::new(), None, None)
     }
 
     /// Whether the permissions delete a branch or tag (through the API), so
@@ -349,8 +419,23 @@ impl Policy {
         required.iter().any(|p| matches!(self.perm_name(*p), "delete_branch" | "delete_repository_tag"))
     }
 
+    /// The ids of the assignable permissions containing any of `required`,
+    /// in name order.
+    pub fn accepted_ids(&self, required: &[PermId]) -> SmallVec<[u16; 8]> {
+        let mut ids: SmallVec<[u16; 8]> = required
+            .iter()
+            .flat_map(|p| &self.raw_to_assignable[usize::from(*p)])
+            .filter_map(|a| u16::try_from(*a).ok())
+            .collect();
+        ids.sort_unstable_by(|a, b| {
+            self.catalog.assignable[usize::from(*a)].name.cmp(&self.catalog.assignable[usize::from(*b)].name)
+        });
+        ids.dedup();
+        ids
+    }
+
     /// The assignable permissions containing any of `required`, sorted.
-    fn accepted(&self, required: &[PermId]) -> Vec<&str> {
+    pub fn accepted(&self, required: &[PermId]) -> Vec<&str> {
         let mut accepted: Vec<&str> = required
             .iter()
             .flat_map(|p| &self.raw_to_assignable[usize::from(*p)])
@@ -361,23 +446,35 @@ impl Policy {
         accepted
     }
 
-    fn decision(
-        &self,
+    fn verdict<'p>(
+        &'p self,
         effect: Effect,
-        reasons: Vec<Reason>,
-        required: &[PermId],
+        causes: Causes,
+        required: Perms,
         boundary: Option<Boundary>,
         ns: Option<usize>,
-    ) -> Decision {
-        let accepted = self.accepted(required);
-        Decision {
+    ) -> Verdict<'p> {
+        Verdict {
             effect,
-            reasons,
-            required_permissions: required.iter().map(|p| self.perm_name(*p).to_owned()).collect(),
-            accepted_permissions: accepted.into_iter().map(str::to_owned).collect(),
+            causes,
+            required,
             boundary,
-            namespace: ns.map(|n| self.namespaces[n].path.clone()),
+            namespace: ns.map(|n| self.namespaces[n].path.as_str()),
             revision: self.world.revision,
+        }
+    }
+
+    /// A target's name, for details and steps.
+    fn label(&self, label: &Label<'_>) -> String {
+        match label {
+            Label::Endpoint(e) => {
+                let endpoint = &self.catalog.endpoints[*e];
+                format!("{} /api/v4{}", endpoint.method, endpoint.path)
+            }
+            Label::Git { push } => format!("git {}", if *push { "push" } else { "fetch" }),
+            Label::Permission(name) => format!("permission {name}"),
+            Label::Graphql(kind, name) => format!("graphql {kind} {name}"),
+            Label::Field(path) => path.clone(),
         }
     }
 
@@ -390,39 +487,39 @@ impl Policy {
             Some(ns) if self.namespaces[ns].kind == kind => Ok(ns),
             _ => {
                 let what = if kind == NsKind::Project { "project" } else { "group" };
-                Err(Refusal(Code::NamespaceUnknown, format!("no {what} {name:?}")))
+                Err(refusal(Code::NamespaceUnknown, format!("no {what} {name:?}")))
             }
         }
     }
 
-    fn api_target(&self, method: &str, api_path: &str) -> Result<Target, Refusal> {
+    fn api_target<'r>(&self, method: &str, api_path: &'r str) -> Result<Target<'r>, Refusal> {
         let routed = self
             .router
             .route_grape(method, api_path)
-            .map_err(|why| Refusal(Code::AmbiguousRequest, why))?
-            .ok_or_else(|| Refusal(Code::EndpointUnknown, format!("no endpoint {method} /api/v4{api_path}")))?;
+            .map_err(|why| refusal(Code::AmbiguousRequest, why))?
+            .ok_or_else(|| refusal(Code::EndpointUnknown, format!("no endpoint {method} /api/v4{api_path}")))?;
         let endpoint = &self.catalog.endpoints[routed.endpoint];
         let ns = match (endpoint.boundary, routed.boundary_value) {
             (Boundary::Project | Boundary::Group, Some(raw)) => {
-                let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+                let name = http::percent_decode(raw).map_err(|why| refusal(Code::MalformedRequest, why))?;
                 let kind = if endpoint.boundary == Boundary::Project { NsKind::Project } else { NsKind::Group };
                 Some(self.namespace_of_kind(&name, kind)?)
             }
             _ => None,
         };
-        let required = self.endpoint_perms[routed.endpoint].clone();
+        let required = &self.endpoint_perms[routed.endpoint];
         let writes = match routed.ref_value {
-            Some((prefix, raw)) if self.deletes_ref(&required) => {
-                let name = http::percent_decode(raw).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+            Some((prefix, raw)) if self.deletes_ref(required) => {
+                let name = http::percent_decode(raw).map_err(|why| refusal(Code::MalformedRequest, why))?;
                 let name = format!("{prefix}{name}");
-                crate::refname::check(&name).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+                crate::refname::check(&name).map_err(|why| refusal(Code::MalformedRequest, why))?;
                 vec![RefWrite { name, create: Some(false), delete: true, force: false, by_push: false, merge: false }]
             }
             _ => Vec::new(),
         };
         Ok(Target {
-            label: format!("{} /api/v4{}", endpoint.method, endpoint.path),
-            required,
+            label: Label::Endpoint(routed.endpoint),
+            required: Perms::from_slice(required),
             boundary: endpoint.boundary,
             ns,
             scope_test: ScopeTest::Endpoint(routed.endpoint),
@@ -432,14 +529,14 @@ impl Policy {
         })
     }
 
-    fn git_target(&self, project: &str, push: bool, writes: Vec<RefWrite>) -> Result<Target, Refusal> {
+    fn git_target(&self, project: &str, push: bool, writes: Vec<RefWrite>) -> Result<Target<'static>, Refusal> {
         let ns = self.namespace_of_kind(project, NsKind::Project)?;
         let needed = if push { self.push_code } else { self.download_code };
         let required =
-            needed.ok_or_else(|| Refusal(Code::PermissionUnknown, "the catalog lacks the Git permissions".into()))?;
+            needed.ok_or_else(|| refusal(Code::PermissionUnknown, "the catalog lacks the Git permissions".into()))?;
         Ok(Target {
-            label: format!("git {}", if push { "push" } else { "fetch" }),
-            required: vec![required],
+            label: Label::Git { push },
+            required: smallvec::smallvec![required],
             boundary: Boundary::Project,
             ns: Some(ns),
             scope_test: ScopeTest::Git { push },
@@ -449,20 +546,20 @@ impl Policy {
         })
     }
 
-    fn permission_target(&self, r: &PermissionRequest) -> Result<Target, Refusal> {
-        let (required, boundaries): (Vec<PermId>, Vec<Boundary>) = if let Some(id) = self.perm_ids.get(&r.permission) {
-            (vec![*id], self.catalog.permissions[usize::from(*id)].boundaries.clone())
+    fn permission_target<'r>(&self, r: &'r PermissionRequest) -> Result<Target<'r>, Refusal> {
+        let (required, boundaries): (Perms, &[Boundary]) = if let Some(id) = self.perm_ids.get(&r.permission) {
+            (smallvec::smallvec![*id], &self.catalog.permissions[usize::from(*id)].boundaries)
         } else if let Some(a) = self.assignable_ids.get(&r.permission) {
-            (self.assignable_raw[*a].clone(), self.catalog.assignable[*a].boundaries.clone())
+            (Perms::from_slice(&self.assignable_raw[*a]), &self.catalog.assignable[*a].boundaries)
         } else {
-            return Err(Refusal(Code::PermissionUnknown, format!("no permission {:?}", r.permission)));
+            return Err(refusal(Code::PermissionUnknown, format!("no permission {:?}", r.permission)));
         };
         let (ns, boundary) = match &r.namespace {
             Some(name) => {
                 let ns = self
                     .lookup_namespace(name)
                     .filter(|ns| self.namespaces[*ns].kind != NsKind::Personal)
-                    .ok_or_else(|| Refusal(Code::NamespaceUnknown, format!("no group or project {name:?}")))?;
+                    .ok_or_else(|| refusal(Code::NamespaceUnknown, format!("no group or project {name:?}")))?;
                 let boundary =
                     if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
                 (Some(ns), boundary)
@@ -507,10 +604,10 @@ impl Policy {
             // A short name stands for a branch (or, for tag deletion, a tag).
             let full =
                 if write.name.starts_with("refs/") { write.name.clone() } else { format!("refs/heads/{}", write.name) };
-            crate::refname::check(&full).map_err(|why| Refusal(Code::MalformedRequest, why))?;
+            crate::refname::check(&full).map_err(|why| refusal(Code::MalformedRequest, why))?;
         }
         Ok(Target {
-            label: format!("permission {}", r.permission),
+            label: Label::Permission(&r.permission),
             required,
             boundary,
             ns,
@@ -525,20 +622,22 @@ impl Policy {
     fn run(
         &self,
         token: Option<&TokenRef>,
-        target: Result<Target, Refusal>,
+        target: Result<Target<'_>, Refusal>,
         at: Timestamp,
         trace: &mut Trace,
-    ) -> Decision {
+    ) -> Verdict<'_> {
         if let Ok(target) = &target {
             match target.auth {
                 Auth::Token => {}
                 Auth::Anonymous => return self.run_anonymous(token, target, at, trace),
                 Auth::Service => {
-                    let detail = format!(
-                        "{} is served to GitLab's own services, runners or CI jobs with their own credentials; \
-                         access tokens are never accepted",
-                        target.label
-                    );
+                    let detail = trace.detail(|| {
+                        format!(
+                            "{} is served to GitLab's own services, runners or CI jobs with their own credentials; \
+                             access tokens are never accepted",
+                            self.label(&target.label)
+                        )
+                    });
                     return self.refuse(Code::EndpointNotForTokens, detail, trace);
                 }
             }
@@ -555,7 +654,7 @@ impl Policy {
             let names: Vec<&str> = target.required.iter().map(|p| self.perm_name(*p)).collect();
             format!(
                 "target: {} at the {} boundary{}; requires {}",
-                target.label,
+                self.label(&target.label),
                 target.boundary.name(),
                 target.ns.map(|n| format!(" of {}", self.namespaces[n].path)).unwrap_or_default(),
                 names.join(", ")
@@ -566,11 +665,11 @@ impl Policy {
             format!("expansion: assignable permissions that grant them: {}", self.accepted(&target.required).join(", "))
         });
 
-        let mut reasons = Vec::new();
+        let mut causes = Causes::new();
         let decided = match self.token_covers(token, &target, at, trace) {
             Ok(boundary) => Some(boundary),
             Err(Refusal(code, detail)) => {
-                reasons.push(reason(code, detail));
+                causes.push(Cause { code, detail });
                 None
             }
         };
@@ -579,62 +678,78 @@ impl Policy {
         let standing = target.ns.map(|ns| (ns, self.standing(token.user, ns, at)));
         let place = standing.as_ref().map(|(ns, s)| (*ns, s));
         if let Err(Refusal(code, detail)) = self.user_may(token.user, &target, place, trace) {
-            reasons.push(reason(code, detail));
+            causes.push(Cause { code, detail });
         }
         if let Some((ns, standing)) = place {
             for write in &target.writes {
-                reasons.extend(self.protection(ns, write, standing, self.users[token.user].admin, trace));
+                causes.extend(self.protection(ns, write, standing, self.users[token.user].admin, trace));
             }
         }
         let boundary = decided.or(Some(target.boundary));
-        if reasons.is_empty() {
+        if causes.is_empty() {
             trace.note(|| "allowed".to_owned());
-            let detail =
-                format!("{} allowed at the {} boundary", target.label, boundary.map(|b| b.name()).unwrap_or("-"));
-            self.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &target.required, boundary, target.ns)
+            causes.push(trace.cause(Code::Allowed, || {
+                format!(
+                    "{} allowed at the {} boundary",
+                    self.label(&target.label),
+                    boundary.map(|b| b.name()).unwrap_or("-")
+                )
+            }));
+            self.verdict(Effect::Allow, causes, target.required, boundary, target.ns)
         } else {
             trace.note(|| "denied".to_owned());
-            self.decision(Effect::Deny, reasons, &target.required, boundary, target.ns)
+            self.verdict(Effect::Deny, causes, target.required, boundary, target.ns)
         }
     }
 
     /// An endpoint GitLab serves without authentication: allowed, but a token
     /// that is sent must still be live (GitLab rejects a bad one).
-    fn run_anonymous(&self, token: Option<&TokenRef>, target: &Target, at: Timestamp, trace: &mut Trace) -> Decision {
+    fn run_anonymous(
+        &self,
+        token: Option<&TokenRef>,
+        target: &Target<'_>,
+        at: Timestamp,
+        trace: &mut Trace,
+    ) -> Verdict<'_> {
         let sent = token.filter(|t| !matches!(t, TokenRef::Secret(s) | TokenRef::Name(s) if s.is_empty()));
         if sent.is_some()
             && let Err(Refusal(code, detail)) = self.valid_token(sent, at, trace)
         {
             return self.refuse(code, detail, trace);
         }
-        trace.note(|| format!("target: {} is served without authentication", target.label));
-        let detail = format!("{} is served without authentication", target.label);
-        self.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &[], Some(target.boundary), None)
+        trace.note(|| format!("target: {} is served without authentication", self.label(&target.label)));
+        let cause =
+            trace.cause(Code::Allowed, || format!("{} is served without authentication", self.label(&target.label)));
+        self.verdict(Effect::Allow, smallvec::smallvec![cause], Perms::new(), Some(target.boundary), None)
     }
 
     /// Step 1: the token exists, is live, and its user is active.
     fn valid_token(&self, token: Option<&TokenRef>, at: Timestamp, trace: &mut Trace) -> Result<&TokenRec, Refusal> {
         let index = match token {
-            None => return Err(Refusal(Code::TokenMissing, "the request carries no token".into())),
+            None => return Err(Refusal(Code::TokenMissing, trace.detail(|| "the request carries no token".into()))),
             Some(TokenRef::Secret(secret) | TokenRef::Name(secret)) if secret.is_empty() => {
-                return Err(Refusal(Code::TokenMissing, "the request carries an empty token".into()));
+                return Err(Refusal(Code::TokenMissing, trace.detail(|| "the request carries an empty token".into())));
             }
             Some(TokenRef::Secret(secret)) => self.token_by_digest.get(&crate::world::secret_digest(secret)),
             Some(TokenRef::Name(name)) => self.token_by_name.get(name),
         };
-        let token = &self.tokens[*index.ok_or_else(|| Refusal(Code::TokenUnknown, "no such token".into()))?];
+        let Some(index) = index else {
+            return Err(Refusal(Code::TokenUnknown, trace.detail(|| "no such token".into())));
+        };
+        let token = &self.tokens[*index];
         let user = &self.users[token.user];
         trace.note(|| format!("token: {:?} of user {:?}", token.name, user.username));
         if token.revoked {
-            return Err(Refusal(Code::TokenRevoked, format!("token {:?} is revoked", token.name)));
+            return Err(Refusal(Code::TokenRevoked, trace.detail(|| format!("token {:?} is revoked", token.name))));
         }
         if let Some(expires) = token.expires
             && expires <= at
         {
-            return Err(Refusal(Code::TokenExpired, format!("token {:?} expired at {expires}", token.name)));
+            let detail = trace.detail(|| format!("token {:?} expired at {expires}", token.name));
+            return Err(Refusal(Code::TokenExpired, detail));
         }
         if !user.active {
-            return Err(Refusal(Code::UserInactive, format!("user {:?} is blocked", user.username)));
+            return Err(Refusal(Code::UserInactive, trace.detail(|| format!("user {:?} is blocked", user.username))));
         }
         Ok(token)
     }
@@ -644,7 +759,7 @@ impl Policy {
     fn token_covers(
         &self,
         token: &TokenRec,
-        target: &Target,
+        target: &Target<'_>,
         at: Timestamp,
         trace: &mut Trace,
     ) -> Result<Boundary, Refusal> {
@@ -671,13 +786,16 @@ impl Policy {
                         Ok(target.boundary)
                     }
                     None => {
-                        let names: Vec<&str> =
-                            scopes.iter().map(|s| self.catalog.legacy_scopes[*s].name.as_str()).collect();
-                        trace.note(|| format!("token: legacy scopes [{}] do not cover it", names.join(", ")));
-                        Err(Refusal(
-                            Code::TokenLacksPermission,
-                            format!("legacy scopes [{}] do not cover {}", names.join(", "), target.label),
-                        ))
+                        let names = || {
+                            let names: Vec<&str> =
+                                scopes.iter().map(|s| self.catalog.legacy_scopes[*s].name.as_str()).collect();
+                            names.join(", ")
+                        };
+                        trace.note(|| format!("token: legacy scopes [{}] do not cover it", names()));
+                        let detail = trace.detail(|| {
+                            format!("legacy scopes [{}] do not cover {}", names(), self.label(&target.label))
+                        });
+                        Err(Refusal(Code::TokenLacksPermission, detail))
                     }
                 }
             }
@@ -689,36 +807,42 @@ impl Policy {
         &self,
         token: &TokenRec,
         grants: &[crate::policy::GrantRec],
-        target: &Target,
+        target: &Target<'_>,
         at: Timestamp,
         trace: &mut Trace,
     ) -> Result<Boundary, Refusal> {
         // The boundaries to try, in order, and which grants reach the target there.
-        let levels: Vec<(Boundary, Vec<&crate::policy::GrantRec>)> = match (target.boundary, target.ns) {
+        let levels: &[(Boundary, Wanted)] = match (target.boundary, target.ns) {
             (Boundary::Project | Boundary::Group, Some(ns)) => {
                 let own = if self.namespaces[ns].kind == NsKind::Project { Boundary::Project } else { Boundary::Group };
-                let reaching = |wanted: Reach| {
-                    grants.iter().filter(|g| self.grant_reach(&g.access, token.user, ns, at) == Some(wanted)).collect()
-                };
-                vec![(own, reaching(Reach::Direct)), (Boundary::Group, reaching(Reach::Ancestor))]
+                &[(own, Wanted::Reach(ns, Reach::Direct)), (Boundary::Group, Wanted::Reach(ns, Reach::Ancestor))]
             }
-            (Boundary::User, _) => {
-                vec![(Boundary::User, grants.iter().filter(|g| matches!(g.access, Access::User)).collect())]
-            }
-            _ => vec![(Boundary::Instance, grants.iter().filter(|g| matches!(g.access, Access::Instance)).collect())],
+            (Boundary::User, _) => &[(Boundary::User, Wanted::User)],
+            _ => &[(Boundary::Instance, Wanted::Instance)],
+        };
+        let reaches = |grant: &&crate::policy::GrantRec, wanted: Wanted| match wanted {
+            Wanted::Reach(ns, reach) => self.grant_reach(&grant.access, token.user, ns, at) == Some(reach),
+            Wanted::User => matches!(grant.access, Access::User),
+            Wanted::Instance => matches!(grant.access, Access::Instance),
         };
         // Grants add up, as in GitLab's `permitted_for_boundary?`: the raw
         // permissions of every grant that reaches the target are united before
         // they are compared with what the target requires (as `inspect` does).
-        let mut united = crate::permset::PermSet::default();
+        // The union is built only when no single grant holds them all.
+        let mut united: Option<crate::permset::PermSet> = None;
         let mut covered_somewhere = false;
-        for (boundary, reaching) in &levels {
-            for (g, grant) in reaching.iter().enumerate() {
+        for (boundary, wanted) in levels {
+            let mut reached = false;
+            for (g, grant) in grants.iter().filter(|g| reaches(g, *wanted)).enumerate() {
+                reached = true;
                 covered_somewhere = true;
-                united.union_with(&grant.raw);
                 trace.note(|| format!("token: grant {} reaches it at the {} boundary", g + 1, boundary.name()));
+                if united.is_none() && !trace.stepping() && grant.raw.contains_all(&target.required) {
+                    return Ok(*boundary);
+                }
+                united.get_or_insert_with(Default::default).union_with(&grant.raw);
             }
-            if !reaching.is_empty() && united.contains_all(&target.required) {
+            if reached && united.as_ref().is_some_and(|u| u.contains_all(&target.required)) {
                 trace.note(|| {
                     format!(
                         "token: its grants together hold every required permission at the {} boundary",
@@ -729,15 +853,22 @@ impl Policy {
             }
         }
         if covered_somewhere {
-            let missing: Vec<&str> =
-                target.required.iter().filter(|p| !united.contains(**p)).map(|p| self.perm_name(*p)).collect();
-            trace.note(|| format!("token: its grants together lack {}", missing.join(", ")));
-            Err(Refusal(Code::TokenLacksPermission, format!("the token's grants lack {}", missing.join(", "))))
+            let missing = || {
+                let united = united.clone().unwrap_or_default();
+                let missing: Vec<&str> =
+                    target.required.iter().filter(|p| !united.contains(**p)).map(|p| self.perm_name(*p)).collect();
+                missing.join(", ")
+            };
+            trace.note(|| format!("token: its grants together lack {}", missing()));
+            let detail = trace.detail(|| format!("the token's grants lack {}", missing()));
+            Err(Refusal(Code::TokenLacksPermission, detail))
         } else {
-            let place =
-                target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned());
-            trace.note(|| format!("token: no grant covers {place}"));
-            Err(Refusal(Code::ScopeExcludesNamespace, format!("no grant of token {:?} covers {place}", token.name)))
+            let place = || {
+                target.ns.map(|n| self.namespaces[n].path.clone()).unwrap_or_else(|| target.boundary.name().to_owned())
+            };
+            trace.note(|| format!("token: no grant covers {}", place()));
+            let detail = trace.detail(|| format!("no grant of token {:?} covers {}", token.name, place()));
+            Err(Refusal(Code::ScopeExcludesNamespace, detail))
         }
     }
 
@@ -746,26 +877,27 @@ impl Policy {
     fn user_may(
         &self,
         user: usize,
-        target: &Target,
+        target: &Target<'_>,
         place: Option<(usize, &Standing)>,
         trace: &mut Trace,
     ) -> Result<(), Refusal> {
-        let mut missing: Vec<String> = target
+        let mut missing: SmallVec<[Cow<'_, str>; 2]> = target
             .required
             .iter()
             .filter(|p| !self.user_holds(user, **p, place, target.boundary))
-            .map(|p| self.perm_name(*p).to_owned())
+            .map(|p| Cow::Borrowed(self.perm_name(*p)))
             .collect();
         if let (Some(rule), Some((_, standing))) = (&target.user_rule, place) {
             if let Some(a) = rule.abilities.iter().find(|a| standing.abilities.contains(a)) {
                 let name = &self.catalog.abilities[*a].name;
-                trace.note(|| format!("user: the custom ability {name} lets a member do {}", target.label));
+                trace
+                    .note(|| format!("user: the custom ability {name} lets a member do {}", self.label(&target.label)));
                 missing.clear();
             } else if let Some(level) = rule.role
                 && standing.level < level
                 && !self.users[user].admin
             {
-                missing.push(format!("the {} role GitLab asks for", finegrain_catalog::role_name(level)));
+                missing.push(Cow::Owned(format!("the {} role GitLab asks for", finegrain_catalog::role_name(level))));
             }
         }
         let username = &self.users[user].username;
@@ -798,9 +930,9 @@ impl Policy {
             trace.note(|| format!("user: {username:?} ({}) holds every required permission", role()));
             Ok(())
         } else {
-            let detail = format!("user {username:?} ({}) lacks {}", role(), missing.join(", "));
-            trace.note(|| format!("user: {detail}"));
-            Err(Refusal(Code::UserLacksAbility, detail))
+            let detail = || format!("user {username:?} ({}) lacks {}", role(), missing.join(", "));
+            trace.note(|| format!("user: {}", detail()));
+            Err(Refusal(Code::UserLacksAbility, trace.detail(detail)))
         }
     }
 
@@ -812,7 +944,7 @@ impl Policy {
         standing: &Standing,
         admin: bool,
         trace: &mut Trace,
-    ) -> Vec<Reason> {
+    ) -> Vec<Cause> {
         let project = &self.namespaces[ns];
         let may = |level: PushLevel| match level {
             PushLevel::NoOne => false,
@@ -831,18 +963,20 @@ impl Policy {
             if write.delete && !write.by_push {
                 // GitLab's delete services ask for an ability an administrator holds.
                 if standing.push_level() < level::MAINTAINER && !admin {
-                    reasons.push(reason(
-                        Code::TagProtected,
-                        format!("deleting protected tag {tag} needs the maintainer role or the repository manage verb"),
-                    ));
+                    reasons.push(trace.cause(Code::TagProtected, || {
+                        format!("deleting protected tag {tag} needs the maintainer role or the repository manage verb")
+                    }));
                 }
             } else if !creating {
-                reasons.push(reason(
-                    Code::TagProtected,
-                    format!("protected tag {tag} cannot be moved or deleted by a push"),
-                ));
+                reasons.push(
+                    trace.cause(Code::TagProtected, || {
+                        format!("protected tag {tag} cannot be moved or deleted by a push")
+                    }),
+                );
             } else if !rules.iter().any(|r| may(r.create)) {
-                reasons.push(reason(Code::TagProtected, format!("creating protected tag {tag} needs a higher role")));
+                reasons.push(
+                    trace.cause(Code::TagProtected, || format!("creating protected tag {tag} needs a higher role")),
+                );
             }
             trace.note(|| {
                 format!(
@@ -866,36 +1000,33 @@ impl Policy {
         if write.merge {
             if !rules.iter().any(|r| may(r.merge)) {
                 let levels: Vec<&str> = rules.iter().map(|r| r.merge.name()).collect();
-                reasons.push(reason(
-                    Code::BranchProtected,
-                    format!("merging into protected branch {branch} needs merge level {}", levels.join(" or ")),
-                ));
+                reasons.push(trace.cause(Code::BranchProtected, || {
+                    format!("merging into protected branch {branch} needs merge level {}", levels.join(" or "))
+                }));
             }
         } else if write.delete && !write.by_push {
             // GitLab's delete services ask for an ability an administrator holds.
             if standing.push_level() < level::MAINTAINER && !admin {
-                reasons.push(reason(
-                    Code::BranchProtected,
+                reasons.push(trace.cause(Code::BranchProtected, || {
                     format!(
                         "deleting protected branch {branch} needs the maintainer role or the repository manage verb"
-                    ),
-                ));
+                    )
+                }));
             }
         } else if write.delete {
-            reasons
-                .push(reason(Code::BranchProtected, format!("protected branch {branch} cannot be deleted by a push")));
+            reasons.push(
+                trace.cause(Code::BranchProtected, || format!("protected branch {branch} cannot be deleted by a push")),
+            );
         } else if !rules.iter().any(|r| may(r.push)) {
             let levels: Vec<&str> = rules.iter().map(|r| r.push.name()).collect();
-            reasons.push(reason(
-                Code::BranchProtected,
-                format!("pushing to protected branch {branch} needs push level {}", levels.join(" or ")),
-            ));
+            reasons.push(trace.cause(Code::BranchProtected, || {
+                format!("pushing to protected branch {branch} needs push level {}", levels.join(" or "))
+            }));
         }
         if write.force && !rules.iter().all(|r| r.allow_force_push) {
-            reasons.push(reason(
-                Code::ForcePushForbidden,
-                format!("no role may force-push protected branch {branch}; its protection does not allow it"),
-            ));
+            reasons.push(trace.cause(Code::ForcePushForbidden, || {
+                format!("no role may force-push protected branch {branch}; its protection does not allow it")
+            }));
         }
         trace.note(|| {
             format!(
@@ -908,28 +1039,19 @@ impl Policy {
     }
 }
 
-/// Adds an allowed decision to the decisions of a request's other parts:
-/// reasons, required and accepted permissions are united.
-fn merge(combined: &mut Option<Decision>, decision: Decision) {
+/// Adds an allowed verdict to the verdicts of a request's other parts:
+/// reasons and required permissions are united.
+fn merge<'p>(combined: &mut Option<Verdict<'p>>, verdict: Verdict<'p>) {
     let Some(all) = combined else {
-        *combined = Some(decision);
+        *combined = Some(verdict);
         return;
     };
-    all.reasons.extend(decision.reasons);
-    for p in decision.required_permissions {
-        if !all.required_permissions.contains(&p) {
-            all.required_permissions.push(p);
+    all.causes.extend(verdict.causes);
+    for p in verdict.required {
+        if !all.required.contains(&p) {
+            all.required.push(p);
         }
     }
-    for p in decision.accepted_permissions {
-        if !all.accepted_permissions.contains(&p) {
-            all.accepted_permissions.push(p);
-        }
-    }
-}
-
-fn reason(code: Code, detail: String) -> Reason {
-    Reason { code: code.as_str().to_owned(), detail }
 }
 
 #[cfg(test)]

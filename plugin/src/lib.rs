@@ -52,24 +52,83 @@ impl Authorizer {
         Ok(Authorizer { policy: Policy::new(bundle.catalog, bundle.world)? })
     }
 
-    /// Decides a permission-shaped request.
-    pub fn check(&self, request: &PermissionRequest) -> Decision {
-        self.policy.decide(&Request::Permission(request.clone()), &mut Trace::off())
-    }
-
-    /// Decides an HTTP request.
-    pub fn check_http(&self, request: &HttpRequest) -> Decision {
-        self.policy.decide(&Request::Http(request.clone()), &mut Trace::off())
-    }
-
-    /// Decides a Git request.
-    pub fn check_git(&self, request: &GitRequest) -> Decision {
-        self.policy.decide(&Request::Git(request.clone()), &mut Trace::off())
-    }
-
-    /// Decides any request.
-    pub fn check_request(&self, request: &Request) -> Decision {
+    /// Decides any request in the engine's own terms: codes and permission
+    /// ids, no text. This is the hot path; [`Authorizer::resolve`] names what
+    /// it decided.
+    pub fn decide(&self, request: &Request) -> Verdict<'_> {
         self.policy.decide(request, &mut Trace::off())
+    }
+
+    /// Decides any request with the reasons' details (sentences for people),
+    /// without the steps of [`Authorizer::explain`].
+    pub fn decide_described(&self, request: &Request) -> Verdict<'_> {
+        self.policy.decide(request, &mut Trace::details())
+    }
+
+    /// A verdict with names: permission names, accepted permissions, codes as
+    /// text. Details are those the verdict carries.
+    pub fn resolve(&self, verdict: Verdict<'_>) -> Decision {
+        Decision {
+            effect: verdict.effect,
+            reasons: verdict
+                .causes
+                .into_iter()
+                .map(|c| Reason { code: c.code.as_str().to_owned(), detail: c.detail.unwrap_or_default() })
+                .collect(),
+            required_permissions: verdict.required.iter().map(|p| self.policy.perm_name(*p).to_owned()).collect(),
+            accepted_permissions: self.policy.accepted(&verdict.required).into_iter().map(str::to_owned).collect(),
+            boundary: verdict.boundary,
+            namespace: verdict.namespace.map(str::to_owned),
+            revision: verdict.revision,
+        }
+    }
+
+    /// The name of a raw permission id, as a [`Verdict`] carries it.
+    pub fn permission_name(&self, id: PermissionId) -> Option<&str> {
+        self.policy.catalog.permissions.get(usize::from(id)).map(|p| p.name.as_str())
+    }
+
+    /// Every raw permission name, in id order: the names table of
+    /// [`Verdict::required`].
+    pub fn permission_names(&self) -> impl Iterator<Item = &str> {
+        self.policy.catalog.permissions.iter().map(|p| p.name.as_str())
+    }
+
+    /// Every assignable permission name, in id order: the names table of
+    /// [`Authorizer::accepted_ids`].
+    pub fn assignable_names(&self) -> impl Iterator<Item = &str> {
+        self.policy.catalog.assignable.iter().map(|a| a.name.as_str())
+    }
+
+    /// The ids of [`Authorizer::accepted_permissions`], in the same order.
+    pub fn accepted_ids(&self, required: &[PermissionId]) -> smallvec::SmallVec<[u16; 8]> {
+        self.policy.accepted_ids(required)
+    }
+
+    /// The assignable permissions that contain any of `required`, sorted by name:
+    /// what a user would select on a token to make such a request.
+    pub fn accepted_permissions(&self, required: &[PermissionId]) -> Vec<&str> {
+        self.policy.accepted(required)
+    }
+
+    /// Decides a permission-shaped request, with names and details.
+    pub fn check(&self, request: &PermissionRequest) -> Decision {
+        self.resolve(self.policy.decide_permission(request, &mut Trace::details()))
+    }
+
+    /// Decides an HTTP request, with names and details.
+    pub fn check_http(&self, request: &HttpRequest) -> Decision {
+        self.resolve(self.policy.decide_http(request, &mut Trace::details()))
+    }
+
+    /// Decides a Git request, with names and details.
+    pub fn check_git(&self, request: &GitRequest) -> Decision {
+        self.resolve(self.policy.decide_git(request, &mut Trace::details()))
+    }
+
+    /// Decides any request, with names and details.
+    pub fn check_request(&self, request: &Request) -> Decision {
+        self.resolve(self.decide_described(request))
     }
 
     /// Decides many requests, in order.
@@ -77,11 +136,17 @@ impl Authorizer {
         requests.iter().map(|r| self.check_request(r)).collect()
     }
 
-    /// Decides a request and tells how.
+    /// Decides a request and tells how: the described decision and its steps.
     pub fn explain(&self, request: &Request) -> Explanation {
+        let (verdict, steps) = self.explain_verdict(request);
+        Explanation { decision: self.resolve(verdict), steps }
+    }
+
+    /// [`Authorizer::explain`] in the engine's own terms.
+    pub fn explain_verdict(&self, request: &Request) -> (Verdict<'_>, Vec<String>) {
         let mut trace = Trace::on();
-        let decision = self.policy.decide(request, &mut trace);
-        Explanation { decision, steps: trace.into_steps() }
+        let verdict = self.policy.decide(request, &mut trace);
+        (verdict, trace.into_steps())
     }
 
     /// What a token may do at time `at`, per namespace (token ∩ user).

@@ -2,8 +2,11 @@
 //! every cross-reference checked. Loading is the only place a world can be
 //! rejected; after it, a check can only allow or deny.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+// Keys are interned names, ids and SHA-256 digests, looked up on every check:
+// FxHash, not SipHash (no key here is chosen by a client to collide).
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use finegrain_catalog::{Boundary, Catalog, CrudVerb, GraphqlKind, MinRole, role_level};
 
@@ -205,13 +208,13 @@ impl Policy {
             catalog.permissions.iter().map(|p| p.abilities.iter().filter_map(|a| ability_index(a)).collect()).collect();
         let endpoint_perms: Vec<Vec<PermId>> =
             catalog.endpoints.iter().map(|e| e.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
-        let mut graphql_fields: HashMap<GraphqlKind, HashMap<String, usize>> = HashMap::new();
+        let mut graphql_fields: HashMap<GraphqlKind, HashMap<String, usize>> = HashMap::default();
         for (i, f) in catalog.graphql.iter().enumerate() {
             graphql_fields.entry(f.kind).or_default().insert(f.name.clone(), i);
         }
         let graphql_perms: Vec<Vec<PermId>> =
             catalog.graphql.iter().map(|f| f.permissions.iter().filter_map(|p| perm(p)).collect()).collect();
-        let mut graphql_type_fields: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut graphql_type_fields: HashMap<String, HashMap<String, usize>> = HashMap::default();
         for (i, f) in catalog.graphql_types.iter().enumerate() {
             graphql_type_fields.entry(f.parent.clone()).or_default().insert(f.field.clone(), i);
         }
@@ -255,11 +258,11 @@ impl Policy {
             scope_ids,
             scope_perms,
             users: Vec::new(),
-            user_ids: HashMap::new(),
+            user_ids: HashMap::default(),
             namespaces: Vec::new(),
-            ns_by_path: HashMap::new(),
-            project_ids: HashMap::new(),
-            group_ids: HashMap::new(),
+            ns_by_path: HashMap::default(),
+            project_ids: HashMap::default(),
+            group_ids: HashMap::default(),
             roles: Vec::new(),
             tokens: Vec::new(),
             token_by_digest: DigestIndex::default(),
@@ -286,7 +289,7 @@ impl Policy {
     }
 
     fn load_users(&mut self, world: &World) -> Result<(), String> {
-        let mut ids = HashSet::new();
+        let mut ids = HashSet::default();
         for (i, user) in world.users.iter().enumerate() {
             if !valid_path(&user.username) || user.username.contains('/') {
                 return Err(format!("users[{i}].username: {:?} is not a valid username", user.username));
@@ -399,7 +402,7 @@ impl Policy {
     }
 
     fn load_roles(&mut self, world: &World) -> Result<(), String> {
-        let mut names = HashSet::new();
+        let mut names = HashSet::default();
         for (i, role) in world.custom_roles.iter().enumerate() {
             let place = format!("custom_roles[{i}]");
             if role_level(&role.name).is_some() || !names.insert(role.name.as_str()) {
@@ -443,7 +446,7 @@ impl Policy {
     }
 
     fn load_members(&mut self, world: &World) -> Result<(), String> {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (i, member) in world.members.iter().enumerate() {
             let place = format!("members[{i}]");
             let user = *self

@@ -20,7 +20,7 @@
 //! method that would match exactly the same requests are refused when the router
 //! is built: one would silently shadow the other.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use finegrain_catalog::{Endpoint, segment_param};
 
@@ -300,7 +300,7 @@ impl Router {
         let mut router = Router {
             all: Trees::default(),
             templates: Vec::with_capacity(endpoints.len()),
-            by_method: HashMap::new(),
+            by_method: HashMap::default(),
             boundary_keys: Vec::with_capacity(endpoints.len()),
             ref_keys: Vec::with_capacity(endpoints.len()),
             ends_in_literal: Vec::with_capacity(endpoints.len()),

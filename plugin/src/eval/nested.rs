@@ -61,8 +61,8 @@ pub(super) struct Walk<'p, 'r> {
     pub(super) mutation: bool,
     /// Checks already allowed in this request, so each is run once.
     pub(super) checked: &'r mut HashSet<(PermId, Place)>,
-    /// The allowed decisions, to report with the root's.
-    pub(super) allowed: Vec<Decision>,
+    /// The allowed verdicts, to report with the root's.
+    pub(super) allowed: Vec<Verdict<'p>>,
 }
 
 impl<'p> Walk<'p, '_> {
@@ -75,7 +75,7 @@ impl<'p> Walk<'p, '_> {
         root_perms: &[PermId],
         selections: &[SubField],
         trace: &mut Trace,
-    ) -> Result<(), Decision> {
+    ) -> Result<(), Verdict<'p>> {
         let kind = if self.mutation { "mutation" } else { "query" };
         let key = if self.mutation { ("Mutation", "*") } else { ("Query", name) };
         let row = self.lookup(key.0, key.1).map(|(_, row)| row);
@@ -111,7 +111,7 @@ impl<'p> Walk<'p, '_> {
         place: Place,
         fields: &[SubField],
         trace: &mut Trace,
-    ) -> Result<(), Decision> {
+    ) -> Result<(), Verdict<'p>> {
         for field in fields.iter().filter(|f| f.object) {
             let label = format!("{path}.{}", field.name);
             let (next, place) = match (shape, field.name.as_str()) {
@@ -137,12 +137,14 @@ impl<'p> Walk<'p, '_> {
     }
 
     /// The denial of an object field the catalog does not list.
-    fn unknown(&self, label: &str, parent: &str, name: &str, trace: &mut Trace) -> Decision {
-        let detail = if parent.is_empty() {
-            format!("{label}: the catalog does not know the type this field is selected on, so it is denied")
-        } else {
-            format!("{label}: no mapping for the object field {parent}.{name}")
-        };
+    fn unknown(&self, label: &str, parent: &str, name: &str, trace: &mut Trace) -> Verdict<'p> {
+        let detail = trace.detail(|| {
+            if parent.is_empty() {
+                format!("{label}: the catalog does not know the type this field is selected on, so it is denied")
+            } else {
+                format!("{label}: no mapping for the object field {parent}.{name}")
+            }
+        });
         self.policy.refuse(Code::EndpointUnknown, detail, trace)
     }
 
@@ -163,7 +165,7 @@ impl<'p> Walk<'p, '_> {
     }
 
     /// Checks one permission at a place; a denial is returned as is.
-    fn check(&mut self, label: &str, perm: PermId, place: Place, trace: &mut Trace) -> Result<(), Decision> {
+    fn check(&mut self, label: &str, perm: PermId, place: Place, trace: &mut Trace) -> Result<(), Verdict<'p>> {
         if self.checked.contains(&(perm, place)) {
             return Ok(());
         }
@@ -176,8 +178,8 @@ impl<'p> Walk<'p, '_> {
             Place::Ns(_) | Place::Everywhere => return self.check_everywhere(label, perm, trace),
         };
         let target = Target {
-            label: label.to_owned(),
-            required: vec![perm],
+            label: Label::Field(label.to_owned()),
+            required: smallvec::smallvec![perm],
             boundary,
             ns,
             scope_test: ScopeTest::Graphql { mutation: self.mutation },
@@ -188,8 +190,10 @@ impl<'p> Walk<'p, '_> {
         let mut decision = policy.run(self.token, Ok(target), self.at, trace);
         if decision.effect == Effect::Deny {
             // Name the field that was denied, not only the namespace.
-            for reason in decision.reasons.iter_mut().filter(|r| !r.detail.starts_with(label)) {
-                reason.detail = format!("{label}: {}", reason.detail);
+            for detail in decision.causes.iter_mut().filter_map(|c| c.detail.as_mut()) {
+                if !detail.starts_with(label) {
+                    *detail = format!("{label}: {detail}");
+                }
             }
             return Err(decision);
         }
@@ -202,7 +206,7 @@ impl<'p> Walk<'p, '_> {
     /// all memberships (or a legacy scope, which is not limited to namespaces)
     /// covers it. The user's own access is not checked here: GitLab returns
     /// only the objects the user may read.
-    fn check_everywhere(&mut self, label: &str, perm: PermId, trace: &mut Trace) -> Result<(), Decision> {
+    fn check_everywhere(&mut self, label: &str, perm: PermId, trace: &mut Trace) -> Result<(), Verdict<'p>> {
         let policy = self.policy;
         let token = match policy.valid_token(self.token, self.at, trace) {
             Ok(token) => token,
@@ -218,17 +222,25 @@ impl<'p> Walk<'p, '_> {
             }
         };
         if !covered {
-            let detail = format!(
-                "{label} can reach any namespace the user can see; only a grant on all memberships holding \
-                 {name} covers that, and token {:?} has none",
-                token.name
-            );
+            let detail = trace.detail(|| {
+                format!(
+                    "{label} can reach any namespace the user can see; only a grant on all memberships holding \
+                     {name} covers that, and token {:?} has none",
+                    token.name
+                )
+            });
             return Err(policy.refuse(Code::ScopeExcludesNamespace, detail, trace));
         }
         trace.note(|| format!("token: {label} reaches everywhere; a grant on all memberships holds {name}"));
-        let detail = format!("{label} allowed everywhere the user can see");
+        let cause = trace.cause(Code::Allowed, || format!("{label} allowed everywhere the user can see"));
         self.checked.insert((perm, Place::Everywhere));
-        self.allowed.push(policy.decision(Effect::Allow, vec![reason(Code::Allowed, detail)], &[perm], None, None));
+        self.allowed.push(policy.verdict(
+            Effect::Allow,
+            smallvec::smallvec![cause],
+            smallvec::smallvec![perm],
+            None,
+            None,
+        ));
         Ok(())
     }
 }
