@@ -125,9 +125,7 @@ impl Proxy {
         let mut target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
         let headers = request.headers_mut();
         strip_hop_by_hop(headers);
-        for name in GATEWAY_HEADERS {
-            headers.remove(name);
-        }
+        remove_gateway_headers(headers);
         forwarded_headers(headers, peer, original_host);
         let identity = decided.and_then(|d| d.verdict.token.as_ref());
         if let Some(identity) = identity {
@@ -214,6 +212,20 @@ fn forwarded_headers(headers: &mut HeaderMap, peer: Option<Peer>, host: Option<H
     headers.remove(header::HOST);
 }
 
+/// Removes the headers only the gateway may set, however the client spelled
+/// them: a backend that reads `_` as `-` (Rack's `HTTP_*` names do) would
+/// otherwise take `X_Finegrain_User` for the gateway's `X-Finegrain-User`.
+fn remove_gateway_headers(headers: &mut HeaderMap) {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| GATEWAY_HEADERS.contains(&name.as_str().replace('_', "-").as_str()))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
 /// Removes every header GitLab takes a token from (the engine's
 /// [`reading::TOKEN_HEADERS`] and `Authorization`), however the name is
 /// spelled (`_` is read as `-`, as Rack does).
@@ -258,6 +270,16 @@ pub fn plain(status: StatusCode, message: &'static str) -> Response<FilterBody> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_headers_go_however_they_are_spelled() {
+        let mut headers = HeaderMap::new();
+        for name in ["x_finegrain_user", "X-Finegrain-Token", "x_finegrain-project", "sudo", "x-kept"] {
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("v"));
+        }
+        remove_gateway_headers(&mut headers);
+        assert_eq!(headers.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-kept"]);
+    }
 
     #[test]
     fn hop_by_hop_headers_go_including_those_connection_names() {
