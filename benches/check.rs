@@ -33,6 +33,7 @@ fn requests() -> Vec<(&'static str, Request)> {
                 path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=20".into(),
                 headers: vec![("PRIVATE-TOKEN".into(), "glpat-alice-ci-secret".into())],
                 body: None,
+                owner: None,
                 at: AT,
             }),
         ),
@@ -48,6 +49,7 @@ fn requests() -> Vec<(&'static str, Request)> {
                     r#"{"query": "query($p: ID!) { ...F me: currentUser { username } } fragment F on Query { project(fullPath: $p) { id } }", "variables": {"p": "acme/platform/api"}}"#
                         .into(),
                 ),
+                owner: None,
                 at: AT,
             }),
         ),

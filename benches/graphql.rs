@@ -31,6 +31,7 @@ fn post(body: String) -> Request {
         path: "/api/graphql".into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: Some(body),
+        owner: None,
         at: AT,
     })
 }

@@ -157,6 +157,7 @@ fn generate(
                 path: "/api/graphql".into(),
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: Some(body),
+                owner: None,
                 at,
             })
         }
@@ -179,7 +180,7 @@ fn generate(
                 },
                 _ => (Some(token), vec![("PRIVATE-TOKEN".to_owned(), "glpat-other".to_owned())]),
             };
-            Request::Http(HttpRequest { token, method, path, headers, body: None, at })
+            Request::Http(HttpRequest { token, method, path, headers, body: None, owner: None, at })
         }
         5 | 6 => {
             let project = rng.pick(NAMESPACES).replace("%2F", "/");

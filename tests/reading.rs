@@ -61,6 +61,7 @@ fn no_decision_or_explanation_carries_a_secret() {
         path,
         headers,
         body: None,
+        owner: None,
         at: EXAMPLE_TIME,
     };
     let header = || vec![("PRIVATE-TOKEN".to_owned(), "glpat-rr-readapi".to_owned())];

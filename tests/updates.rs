@@ -17,6 +17,7 @@ fn list_branches(secret: &str) -> HttpRequest {
         path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches".into(),
         headers: vec![("PRIVATE-TOKEN".into(), secret.into())],
         body: None,
+        owner: None,
         at: EXAMPLE_TIME,
     }
 }

@@ -457,7 +457,7 @@ fn check(component: &Option<PathBuf>, args: &CheckArgs, explain: bool) -> Result
             let e = authorizer.explain(request);
             (e.decision, e.steps)
         } else {
-            (authorizer.check_request(request), Vec::new())
+            (authorizer.describe(request), Vec::new())
         };
         if let (Source::Store(path), Some(TokenRef::Secret(secret)), Effect::Allow) =
             (&source, request_token(request), decision.effect)
@@ -493,7 +493,7 @@ fn print_decision(d: &Decision) {
     let style = style::Style::for_stdout();
     println!("{}", if d.effect == Effect::Allow { style.good("ALLOW") } else { style.bad("DENY") });
     for r in &d.reasons {
-        println!("  {}: {}", r.code, r.detail);
+        println!("  {}: {}", r.code, r.text());
     }
     if !d.required_permissions.is_empty() {
         println!("  requires: {}", d.required_permissions.join(", "));

@@ -92,7 +92,7 @@ fn print_outcomes(suites: &[Suite], style: Style) -> usize {
             scenario::summary(&outcome.decision)
         );
         for r in &outcome.decision.reasons {
-            println!("        {}: {}", r.code, r.detail);
+            println!("        {}: {}", r.code, r.text());
         }
     }
     failed
@@ -116,7 +116,7 @@ fn junit(suites: &[Suite]) -> String {
                 continue;
             }
             let message = format!("expected {}, got {}", o.expected, scenario::summary(&o.decision));
-            let details: Vec<String> = o.decision.reasons.iter().map(|r| format!("{}: {}", r.code, r.detail)).collect();
+            let details: Vec<String> = o.decision.reasons.iter().map(|r| format!("{}: {}", r.code, r.text())).collect();
             let _ = writeln!(xml, "    <testcase classname=\"{file}\" name=\"{name}\">");
             let _ = writeln!(
                 xml,

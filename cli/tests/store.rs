@@ -499,6 +499,7 @@ fn branches(secret: &str, at: Timestamp) -> Request {
         path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches".into(),
         headers: vec![("PRIVATE-TOKEN".into(), secret.into())],
         body: None,
+        owner: None,
         at,
     })
 }

@@ -60,7 +60,7 @@ struct Body<'a> {
 
 /// The one-line message of a deny: the first reason's detail, prefixed by the status.
 pub fn message(decision: &Decision) -> String {
-    let first = decision.reasons.first().map(|r| r.detail.as_str()).unwrap_or("denied");
+    let first = decision.reasons.first().map(|r| r.text()).unwrap_or("denied");
     match status(decision) {
         StatusCode::UNAUTHORIZED => format!("401 Unauthorized: {first}"),
         StatusCode::FORBIDDEN => format!("403 Forbidden: {first}"),
@@ -98,7 +98,7 @@ mod tests {
     fn deny(code: &str) -> Decision {
         Decision {
             effect: Effect::Deny,
-            reasons: vec![Reason { code: code.into(), detail: format!("because {code}") }],
+            reasons: vec![Reason { code: code.into(), detail: Some(format!("because {code}")) }],
             required_permissions: vec!["push_code".into()],
             accepted_permissions: vec!["write_repository".into(), "api".into()],
             boundary: None,

@@ -109,7 +109,7 @@ pub fn refusal(commands: &Commands, decision: &Decision) -> Option<Vec<u8>> {
     if !reports {
         return None;
     }
-    let first = decision.reasons.first().map(|r| format!("{}: {}", r.code, r.detail));
+    let first = decision.reasons.first().map(|r| format!("{}: {}", r.code, r.text()));
     let why = one_line(first.as_deref().unwrap_or("refused"));
     let mut report = pkt_bytes(b"unpack ok\n");
     for update in &commands.updates {
@@ -121,7 +121,7 @@ pub fn refusal(commands: &Commands, decision: &Decision) -> Option<Vec<u8>> {
     }
     let mut answer = Vec::new();
     for reason in &decision.reasons {
-        let line = format!("\u{2}finegrain: push refused: {}: {}\n", reason.code, one_line(&reason.detail));
+        let line = format!("\u{2}finegrain: push refused: {}: {}\n", reason.code, one_line(reason.text()));
         answer.extend(pkt_bytes(line.as_bytes()));
     }
     // Band 1 carries the report; 1000 bytes per packet keeps under either band's limit.
@@ -178,7 +178,7 @@ mod tests {
             effect: finegrain_engine::api::Effect::Deny,
             reasons: vec![finegrain_engine::api::Reason {
                 code: "branch_protected".into(),
-                detail: "main is protected".into(),
+                detail: Some("main is protected".into()),
             }],
             required_permissions: vec![],
             accepted_permissions: vec![],

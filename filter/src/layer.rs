@@ -184,7 +184,8 @@ where
     let method = parts.method.as_str().to_owned();
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let path = parts.uri.path();
-    let mut http = HttpRequest { token: None, method, path: target.clone(), headers, body: None, at: now() };
+    let mut http =
+        HttpRequest { token: None, method, path: target.clone(), headers, body: None, owner: None, at: now() };
     // The engine reads a GraphQL body (whatever the method: Rails merges the
     // body's parameters into a GET's too), and any body GitLab turns into
     // parameters (a token, `_method`): those are read whole, up to the limit,

@@ -30,7 +30,7 @@ pub(crate) fn header_pairs(headers: &HeaderMap) -> Result<Vec<(String, String)>,
 pub(crate) fn malformed(detail: String, revision: u64) -> Decision {
     Decision {
         effect: Effect::Deny,
-        reasons: vec![Reason { code: Code::MalformedRequest.as_str().into(), detail }],
+        reasons: vec![Reason { code: Code::MalformedRequest.as_str().into(), detail: Some(detail) }],
         required_permissions: Vec::new(),
         accepted_permissions: Vec::new(),
         boundary: None,

@@ -41,6 +41,7 @@ fn shapes() -> Vec<(&'static str, Request)> {
                 path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=20".into(),
                 headers: vec![("PRIVATE-TOKEN".into(), "glpat-alice-ci-secret".into())],
                 body: None,
+                owner: None,
                 at: AT,
             }),
         ),

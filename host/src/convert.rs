@@ -35,6 +35,7 @@ pub fn http_request(r: &native::HttpRequest) -> wit::HttpRequest {
             .map(|(name, value)| wit::Header { name: name.clone(), value: value.clone() })
             .collect(),
         body: r.body.clone(),
+        owner: r.owner.clone(),
         at: r.at,
     }
 }
@@ -78,18 +79,68 @@ fn boundary(b: wit::Boundary) -> native::Boundary {
     }
 }
 
-pub fn decision(d: wit::Decision) -> native::Decision {
-    native::Decision {
+/// The names of the permission ids in decisions, read from the component once
+/// per load (`permission-names`).
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    raw: Vec<String>,
+    assignable: Vec<String>,
+}
+
+impl Names {
+    pub fn new(names: wit::PermissionNames) -> Names {
+        Names { raw: names.raw, assignable: names.assignable }
+    }
+}
+
+/// A WIT decision with its ids named; `None` when the component named an id
+/// outside its own table (a broken component: the caller fails closed).
+pub fn decision(d: wit::Decision, names: &Names) -> Option<native::Decision> {
+    let name = |table: &[String], id: u16| table.get(usize::from(id)).cloned();
+    Some(native::Decision {
         effect: match d.effect {
             wit::Effect::Allow => native::Effect::Allow,
             wit::Effect::Deny => native::Effect::Deny,
         },
-        reasons: d.reasons.into_iter().map(|r| native::Reason { code: r.code, detail: r.detail }).collect(),
-        required_permissions: d.required_permissions,
-        accepted_permissions: d.accepted_permissions,
+        reasons: d
+            .reasons
+            .into_iter()
+            .map(|r| native::Reason { code: reason_code(r.code).as_str().to_owned(), detail: r.detail })
+            .collect(),
+        required_permissions: d.required_permissions.iter().map(|id| name(&names.raw, *id)).collect::<Option<_>>()?,
+        accepted_permissions: d
+            .accepted_permissions
+            .iter()
+            .map(|id| name(&names.assignable, *id))
+            .collect::<Option<_>>()?,
         boundary: d.boundary.map(boundary),
         namespace: d.namespace,
         revision: d.revision,
+    })
+}
+
+fn reason_code(code: wit::ReasonCode) -> native::Code {
+    use native::Code as C;
+    use wit::ReasonCode as W;
+    match code {
+        W::Allowed => C::Allowed,
+        W::TokenMissing => C::TokenMissing,
+        W::TokenUnknown => C::TokenUnknown,
+        W::TokenRevoked => C::TokenRevoked,
+        W::TokenExpired => C::TokenExpired,
+        W::UserInactive => C::UserInactive,
+        W::MalformedRequest => C::MalformedRequest,
+        W::AmbiguousRequest => C::AmbiguousRequest,
+        W::EndpointUnknown => C::EndpointUnknown,
+        W::EndpointNotForTokens => C::EndpointNotForTokens,
+        W::PermissionUnknown => C::PermissionUnknown,
+        W::NamespaceUnknown => C::NamespaceUnknown,
+        W::ScopeExcludesNamespace => C::ScopeExcludesNamespace,
+        W::TokenLacksPermission => C::TokenLacksPermission,
+        W::UserLacksAbility => C::UserLacksAbility,
+        W::BranchProtected => C::BranchProtected,
+        W::TagProtected => C::TagProtected,
+        W::ForcePushForbidden => C::ForcePushForbidden,
     }
 }
 

@@ -34,12 +34,9 @@ pub fn one_line(text: &str) -> String {
 /// A decision from the guest, held to the bounds above.
 pub fn bounded(mut decision: native::Decision) -> native::Decision {
     decision.reasons.truncate(MAX_REASONS);
-    for reason in &mut decision.reasons {
-        if reason.detail.len() > MAX_DETAIL || reason.detail.contains('\n') {
-            reason.detail = one_line(&reason.detail);
-        }
-        if reason.code.len() > MAX_DETAIL || reason.code.contains('\n') {
-            reason.code = one_line(&reason.code);
+    for detail in decision.reasons.iter_mut().filter_map(|r| r.detail.as_mut()) {
+        if detail.len() > MAX_DETAIL || detail.contains('\n') {
+            *detail = one_line(detail);
         }
     }
     decision
@@ -71,7 +68,7 @@ pub fn describe(error: &wasmtime::Error, deadline: Duration) -> String {
 pub fn engine_failure(detail: String, revision: u64) -> native::Decision {
     native::Decision {
         effect: native::Effect::Deny,
-        reasons: vec![native::Reason { code: "engine_failure".into(), detail }],
+        reasons: vec![native::Reason { code: "engine_failure".into(), detail: Some(detail) }],
         required_permissions: Vec::new(),
         accepted_permissions: Vec::new(),
         boundary: None,

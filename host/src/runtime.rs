@@ -138,6 +138,7 @@ impl EngineHost {
             store: loaded.0,
             instance: loaded.1,
             resource: loaded.2,
+            names: loaded.3,
             bundle,
             applied: Vec::new(),
             poisoned: false,
@@ -157,7 +158,9 @@ struct EngineHostRef {
 
 impl EngineHostRef {
     /// A fresh instance with `bundle` loaded, within the load deadline.
-    fn instantiate(&self, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny)> {
+    /// A fresh store and instance with `bundle` loaded, and the names of the
+    /// permission ids its decisions carry.
+    fn instantiate(&self, bundle: &[u8]) -> Result<(Store<State>, bindings::Engine, ResourceAny, convert::Names)> {
         let mut store = Store::new(&self.engine, State { limits: self.limits.store_limits(bundle.len()) });
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(limits::ticks(self.limits.load_deadline));
@@ -168,7 +171,12 @@ impl EngineHostRef {
             .call_load(&mut store, bundle)
             .map_err(|e| anyhow!("cannot load the bundle: {}", failure::describe(&e, self.limits.load_deadline)))?
             .map_err(|message| anyhow!("{}", failure::one_line(&message)))?;
-        Ok((store, instance, resource))
+        store.set_epoch_deadline(limits::ticks(self.limits.call_deadline));
+        let names =
+            instance.finegrain_authz_authorize().authorizer().call_permission_names(&mut store, resource).map_err(
+                |e| anyhow!("cannot read the permission names: {}", failure::describe(&e, self.limits.call_deadline)),
+            )?;
+        Ok((store, instance, resource, convert::Names::new(names)))
     }
 }
 
@@ -178,6 +186,8 @@ pub struct Authorizer {
     store: Store<State>,
     instance: bindings::Engine,
     resource: ResourceAny,
+    /// The names of the permission ids in decisions, read once per instance.
+    names: convert::Names,
     bundle: Vec<u8>,
     applied: Vec<Vec<native::Update>>,
     poisoned: bool,
@@ -188,10 +198,11 @@ pub struct Authorizer {
 impl Authorizer {
     /// Rebuilds the instance after a trap: the bundle plus every update applied.
     fn recover(&mut self) -> Result<()> {
-        let (store, instance, resource) = self.host.instantiate(&self.bundle)?;
+        let (store, instance, resource, names) = self.host.instantiate(&self.bundle)?;
         self.store = store;
         self.instance = instance;
         self.resource = resource;
+        self.names = names;
         for updates in self.applied.clone() {
             self.store.set_epoch_deadline(limits::ticks(self.host.limits.call_deadline));
             let wit: Vec<_> = updates.iter().map(convert::update).collect();
@@ -229,7 +240,11 @@ impl Authorizer {
 
     /// A decision from the guest, bounded, its revision remembered.
     fn decided(&mut self, decision: wit::Decision) -> native::Decision {
-        let decision = bounded(convert::decision(decision));
+        let Some(decision) = convert::decision(decision, &self.names) else {
+            let detail = "the engine named a permission id outside its own names table".to_owned();
+            return failure::engine_failure(detail, self.revision);
+        };
+        let decision = bounded(decision);
         self.revision = decision.revision;
         decision
     }
@@ -288,13 +303,23 @@ impl Authorizer {
     }
 
     /// Decides a request and returns the engine's account of it.
+    /// The decision with every reason's detail, for people (a 403 body, the
+    /// CLI): the component's `describe`.
+    pub fn describe(&mut self, request: &native::Request) -> native::Decision {
+        let wit = convert::request(request);
+        match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_describe(s, r, &wit)) {
+            Ok(d) => self.decided(d),
+            Err(e) => self.failed(&e),
+        }
+    }
+
     pub fn explain(&mut self, request: &native::Request) -> native::Explanation {
         let wit = convert::request(request);
         match self.call(|i, s, r| i.finegrain_authz_authorize().authorizer().call_explain(s, r, &wit)) {
             Ok(e) => native::Explanation { decision: self.decided(e.decision), steps: failure::bounded_steps(e.steps) },
             Err(e) => {
                 let decision = self.failed(&e);
-                let steps = vec![decision.reasons[0].detail.clone()];
+                let steps = decision.reasons.iter().filter_map(|r| r.detail.clone()).collect();
                 native::Explanation { decision, steps }
             }
         }
@@ -335,10 +360,11 @@ impl Authorizer {
     pub fn replace_bundle(&mut self, bundle: &[u8]) -> Result<()> {
         let bundle =
             finegrain_engine::Bundle::host_checked(bundle).map_err(|e| anyhow!("{}", failure::one_line(&e)))?;
-        let (store, instance, resource) = self.host.instantiate(&bundle)?;
+        let (store, instance, resource, names) = self.host.instantiate(&bundle)?;
         self.store = store;
         self.instance = instance;
         self.resource = resource;
+        self.names = names;
         self.bundle = bundle;
         self.applied.clear();
         self.poisoned = false;

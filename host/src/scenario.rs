@@ -22,6 +22,7 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
             path: path.clone(),
             headers: headers.clone(),
             body: body.clone(),
+            owner: None,
             at,
         }),
         // GraphQL travels as the HTTP request a client would send.
@@ -31,6 +32,7 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
             path: "/api/graphql".into(),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: Some(graphql_body(document, variables.as_deref())),
+            owner: None,
             at,
         }),
         CaseQuery::GitFetch { project } => Request::Git(GitRequest {
@@ -69,16 +71,22 @@ pub struct Outcome {
     pub decision: Decision,
 }
 
-/// Runs cases through the component, in one batch call.
+/// Runs cases through the component, in one batch call; a failing case is
+/// decided again with `describe`, so its reasons say why.
 pub fn run(authorizer: &mut Authorizer, cases: &[Case], default_at: Timestamp) -> Vec<Outcome> {
     let requests: Vec<Request> = cases.iter().map(|c| case_request(c, default_at)).collect();
     let decisions = authorizer.check_batch(&requests);
     cases
         .iter()
+        .zip(&requests)
         .zip(decisions)
-        .map(|(case, decision)| Outcome {
+        .map(|((case, request), decision)| {
+            let passed = meets(case, &decision);
+            (case, passed, if passed { decision } else { authorizer.describe(request) })
+        })
+        .map(|(case, passed, decision)| Outcome {
             name: case.name.clone(),
-            passed: meets(case, &decision),
+            passed,
             expected: format!(
                 "{}{}",
                 if case.expect_allow { "allow" } else { "deny" },

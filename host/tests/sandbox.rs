@@ -50,7 +50,7 @@ fn assert_engine_failure(decision: &Decision, revision: u64) -> String {
     assert_eq!(decision.reasons.len(), 1, "{decision:?}");
     assert_eq!(decision.reasons[0].code, "engine_failure");
     assert_eq!(decision.revision, revision);
-    let detail = decision.reasons[0].detail.clone();
+    let detail = decision.reasons[0].detail.clone().expect("a host failure is described");
     assert!(!detail.contains('\n'), "a one-line detail, not {detail:?}");
     assert!(!detail.contains("backtrace"), "no backtrace in {detail:?}");
     detail
@@ -105,9 +105,17 @@ fn a_huge_output_is_cut_to_one_bounded_line() {
     let mut authz = hostile();
     let decision = authz.check(&ask("huge"));
     assert_eq!(decision.effect, Effect::Deny);
-    let detail = &decision.reasons[0].detail;
+    let detail = decision.reasons[0].detail.as_deref().expect("the hostile guest's detail is passed on");
     assert!(!detail.contains('\n'));
     assert!(detail.len() <= MAX_DETAIL + '…'.len_utf8(), "{} bytes", detail.len());
+    assert_allowed(&authz.check(&ask("read_code")), 1);
+}
+
+#[test]
+fn a_permission_id_outside_the_names_table_fails_closed() {
+    let mut authz = hostile();
+    let detail = assert_engine_failure(&authz.check(&ask("bad-id")), 1);
+    assert!(detail.contains("names table"), "{detail}");
     assert_allowed(&authz.check(&ask("read_code")), 1);
 }
 

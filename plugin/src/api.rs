@@ -46,6 +46,10 @@ pub struct HttpRequest {
     /// The body of a GraphQL request; `None` for everything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The project or group that owns the object an object-addressed route
+    /// names (`/runners/:id`), when the host knows it; see the WIT field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub at: Timestamp,
 }
 
@@ -217,11 +221,22 @@ impl Verdict<'_> {
     }
 }
 
-/// One reason: a stable code and a sentence for people.
+/// One reason: a stable code and, when the decision was described, a
+/// sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: String,
-    pub detail: String,
+    /// Written by `describe` and `explain` only; `None` from the `check`
+    /// functions, which format no text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Reason {
+    /// The sentence for people, or the code when the decision was not described.
+    pub fn text(&self) -> &str {
+        self.detail.as_deref().unwrap_or(&self.code)
+    }
 }
 
 /// The answer to one check.

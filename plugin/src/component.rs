@@ -29,26 +29,40 @@ impl GuestAuthorizer for Resource {
         Ok(exports::finegrain::authz::authorize::Authorizer::new(Resource { inner: RefCell::new(inner) }))
     }
 
+    fn permission_names(&self) -> wit::PermissionNames {
+        let inner = self.inner.borrow();
+        wit::PermissionNames {
+            raw: inner.permission_names().map(str::to_owned).collect(),
+            assignable: inner.assignable_names().map(str::to_owned).collect(),
+        }
+    }
+
     fn check(&self, request: wit::PermissionRequest) -> wit::Decision {
-        decision(self.inner.borrow().check(&permission_request(request)))
+        self.decide(native::Request::Permission(permission_request(request)))
     }
 
     fn check_http(&self, request: wit::HttpRequest) -> wit::Decision {
-        decision(self.inner.borrow().check_http(&http_request(request)))
+        self.decide(native::Request::Http(http_request(request)))
     }
 
     fn check_git(&self, request: wit::GitRequest) -> wit::Decision {
-        decision(self.inner.borrow().check_git(&git_request(request)))
+        self.decide(native::Request::Git(git_request(request)))
     }
 
     fn check_batch(&self, requests: Vec<wit::Request>) -> Vec<wit::Decision> {
         let inner = self.inner.borrow();
-        requests.into_iter().map(|r| decision(inner.check_request(&request(r)))).collect()
+        requests.into_iter().map(|r| decision(&inner, inner.decide(&request(r)))).collect()
+    }
+
+    fn describe(&self, r: wit::Request) -> wit::Decision {
+        let inner = self.inner.borrow();
+        decision(&inner, inner.decide_described(&request(r)))
     }
 
     fn explain(&self, r: wit::Request) -> wit::Explanation {
-        let explanation = self.inner.borrow().explain(&request(r));
-        wit::Explanation { decision: decision(explanation.decision), steps: explanation.steps }
+        let inner = self.inner.borrow();
+        let (verdict, steps) = inner.explain_verdict(&request(r));
+        wit::Explanation { decision: decision(&inner, verdict), steps }
     }
 
     fn inspect_token(&self, token: wit::TokenRef, at: i64) -> Result<wit::TokenReport, String> {
@@ -82,6 +96,14 @@ impl GuestAuthorizer for Resource {
     }
 }
 
+impl Resource {
+    /// One check: codes and ids, no text.
+    fn decide(&self, request: native::Request) -> wit::Decision {
+        let inner = self.inner.borrow();
+        decision(&inner, inner.decide(&request))
+    }
+}
+
 fn token_ref(t: wit::TokenRef) -> native::TokenRef {
     match t {
         wit::TokenRef::Secret(s) => native::TokenRef::Secret(s),
@@ -107,6 +129,7 @@ fn http_request(r: wit::HttpRequest) -> native::HttpRequest {
         path: r.path,
         headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
         body: r.body,
+        owner: r.owner,
         at: r.at,
     }
 }
@@ -145,18 +168,44 @@ fn boundary(b: native::Boundary) -> wit::Boundary {
     }
 }
 
-fn decision(d: native::Decision) -> wit::Decision {
+fn reason_code(code: native::Code) -> wit::ReasonCode {
+    use native::Code as C;
+    use wit::ReasonCode as W;
+    match code {
+        C::Allowed => W::Allowed,
+        C::TokenMissing => W::TokenMissing,
+        C::TokenUnknown => W::TokenUnknown,
+        C::TokenRevoked => W::TokenRevoked,
+        C::TokenExpired => W::TokenExpired,
+        C::UserInactive => W::UserInactive,
+        C::MalformedRequest => W::MalformedRequest,
+        C::AmbiguousRequest => W::AmbiguousRequest,
+        C::EndpointUnknown => W::EndpointUnknown,
+        C::EndpointNotForTokens => W::EndpointNotForTokens,
+        C::PermissionUnknown => W::PermissionUnknown,
+        C::NamespaceUnknown => W::NamespaceUnknown,
+        C::ScopeExcludesNamespace => W::ScopeExcludesNamespace,
+        C::TokenLacksPermission => W::TokenLacksPermission,
+        C::UserLacksAbility => W::UserLacksAbility,
+        C::BranchProtected => W::BranchProtected,
+        C::TagProtected => W::TagProtected,
+        C::ForcePushForbidden => W::ForcePushForbidden,
+    }
+}
+
+/// A verdict as the WIT decision: codes and ids; details only if it has them.
+fn decision(inner: &crate::Authorizer, v: native::Verdict<'_>) -> wit::Decision {
     wit::Decision {
-        effect: match d.effect {
+        effect: match v.effect {
             native::Effect::Allow => wit::Effect::Allow,
             native::Effect::Deny => wit::Effect::Deny,
         },
-        reasons: d.reasons.into_iter().map(|r| wit::Reason { code: r.code, detail: r.detail }).collect(),
-        required_permissions: d.required_permissions,
-        accepted_permissions: d.accepted_permissions,
-        boundary: d.boundary.map(boundary),
-        namespace: d.namespace,
-        revision: d.revision,
+        accepted_permissions: inner.accepted_ids(&v.required).to_vec(),
+        reasons: v.causes.into_iter().map(|c| wit::Reason { code: reason_code(c.code), detail: c.detail }).collect(),
+        required_permissions: v.required.to_vec(),
+        boundary: v.boundary.map(boundary),
+        namespace: v.namespace.map(str::to_owned),
+        revision: v.revision,
     }
 }
 

@@ -73,7 +73,7 @@ impl Authorizer {
             reasons: verdict
                 .causes
                 .into_iter()
-                .map(|c| Reason { code: c.code.as_str().to_owned(), detail: c.detail.unwrap_or_default() })
+                .map(|c| Reason { code: c.code.as_str().to_owned(), detail: c.detail })
                 .collect(),
             required_permissions: verdict.required.iter().map(|p| self.policy.perm_name(*p).to_owned()).collect(),
             accepted_permissions: self.policy.accepted(&verdict.required).into_iter().map(str::to_owned).collect(),
@@ -111,29 +111,36 @@ impl Authorizer {
         self.policy.accepted(required)
     }
 
-    /// Decides a permission-shaped request, with names and details.
+    /// Decides a permission-shaped request, with names, without details.
     pub fn check(&self, request: &PermissionRequest) -> Decision {
-        self.resolve(self.policy.decide_permission(request, &mut Trace::details()))
+        self.resolve(self.policy.decide_permission(request, &mut Trace::off()))
     }
 
-    /// Decides an HTTP request, with names and details.
+    /// Decides an HTTP request, with names, without details.
     pub fn check_http(&self, request: &HttpRequest) -> Decision {
-        self.resolve(self.policy.decide_http(request, &mut Trace::details()))
+        self.resolve(self.policy.decide_http(request, &mut Trace::off()))
     }
 
-    /// Decides a Git request, with names and details.
+    /// Decides a Git request, with names, without details.
     pub fn check_git(&self, request: &GitRequest) -> Decision {
-        self.resolve(self.policy.decide_git(request, &mut Trace::details()))
+        self.resolve(self.policy.decide_git(request, &mut Trace::off()))
     }
 
-    /// Decides any request, with names and details.
+    /// Decides any request, with names, without details: what the
+    /// component's `check` functions answer.
     pub fn check_request(&self, request: &Request) -> Decision {
-        self.resolve(self.decide_described(request))
+        self.resolve(self.decide(request))
     }
 
     /// Decides many requests, in order.
     pub fn check_batch(&self, requests: &[Request]) -> Vec<Decision> {
         requests.iter().map(|r| self.check_request(r)).collect()
+    }
+
+    /// Decides any request with every reason's detail: what a host shows
+    /// people (a 403 body, the CLI), the component's `describe`.
+    pub fn describe(&self, request: &Request) -> Decision {
+        self.resolve(self.decide_described(request))
     }
 
     /// Decides a request and tells how: the described decision and its steps.

@@ -96,7 +96,7 @@ impl Denied {
     fn from_decision(decision: &Decision) -> Denied {
         let token_problem = ["token_missing", "token_unknown", "token_revoked", "token_expired", "user_inactive"];
         let status = if decision.reasons.iter().any(|r| token_problem.contains(&r.code.as_str())) { 401 } else { 403 };
-        let message = decision.reasons.first().map_or_else(|| "denied".to_owned(), |r| r.detail.clone());
+        let message = decision.reasons.first().map_or_else(|| "denied".to_owned(), |r| r.text().to_owned());
         Denied { status, message, reasons: decision.reasons.iter().map(|r| r.code.clone()).collect() }
     }
 }
@@ -189,12 +189,16 @@ impl Portal {
             path: path.to_owned(),
             headers: Vec::new(),
             body: None,
+            owner: None,
             at: now(),
         };
-        let decision = self.engine()?.check_http(&request);
-        match decision.effect {
+        let engine = self.engine()?;
+        match engine.check_http(&request).effect {
             finegrain_engine::api::Effect::Allow => Ok(()),
-            finegrain_engine::api::Effect::Deny => Err(Denied::from_decision(&decision)),
+            // Denials are rare: only then are the reasons written out for people.
+            finegrain_engine::api::Effect::Deny => {
+                Err(Denied::from_decision(&engine.describe(&finegrain_engine::api::Request::Http(request))))
+            }
         }
     }
 

@@ -25,6 +25,7 @@ fn request() -> Request {
         path: "/api/v4/projects/acme%2Fplatform%2Fapi/repository/branches?per_page=20".into(),
         headers: vec![("PRIVATE-TOKEN".into(), secret)],
         body: None,
+        owner: None,
         at: finegrain_filter::now(),
     })
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
-use finegrain_engine::api::{Decision, Request, TokenRef};
+use finegrain_engine::api::{Decision, Effect, Request, TokenRef};
 use finegrain_engine::catalog::Catalog;
 use finegrain_engine::http::{GRAPHQL_PATH, HttpTarget, parse_target};
 use finegrain_engine::reading;
@@ -419,11 +419,20 @@ fn decide_with(snapshot: &Snapshot, next: &AtomicUsize, request: &Request) -> De
     let start = next.fetch_add(1, Ordering::Relaxed) % count;
     for offset in 0..count {
         if let Ok(mut instance) = snapshot.instances[(start + offset) % count].try_lock() {
-            return instance.check_request(request);
+            return decide_on(&mut instance, request);
         }
     }
-    let mut instance = locked(&snapshot.instances[start]);
-    instance.check_request(request)
+    decide_on(&mut locked(&snapshot.instances[start]), request)
+}
+
+/// A check, and for a deny the reasons written out for people (the 403 body,
+/// the log): a second call, only on the rarer path.
+fn decide_on(instance: &mut Authorizer, request: &Request) -> Decision {
+    let decision = instance.check_request(request);
+    match decision.effect {
+        Effect::Allow => decision,
+        Effect::Deny => instance.describe(request),
+    }
 }
 
 fn check_canary(canary: &Canary, snapshot: &Snapshot) -> Result<()> {
@@ -485,7 +494,15 @@ mod tests {
 
     fn get(method: &str, path: &str) -> Request {
         let headers = vec![("PRIVATE-TOKEN".to_owned(), "glpat-x".to_owned())];
-        Request::Http(HttpRequest { token: None, method: method.into(), path: path.into(), headers, body: None, at: 0 })
+        Request::Http(HttpRequest {
+            token: None,
+            method: method.into(),
+            path: path.into(),
+            headers,
+            body: None,
+            owner: None,
+            at: 0,
+        })
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub fn pre_receive(args: &PreReceiveArgs, input: impl BufRead) -> Result<bool> {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "finegrain: push to {project} refused (policy revision {}):", decision.revision);
     for reason in &decision.reasons {
-        let _ = writeln!(err, "finegrain:   {}: {}", reason.code, reason.detail);
+        let _ = writeln!(err, "finegrain:   {}: {}", reason.code, reason.text());
     }
     Ok(false)
 }

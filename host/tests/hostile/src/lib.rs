@@ -8,6 +8,8 @@
 //! - `trap`: traps at once;
 //! - `huge`: returns a decision whose reason detail is `HUGE_BYTES` long, over
 //!   several lines (the host must bound what it passes on);
+//! - `bad-id`: allows, naming a permission id outside its names table (the
+//!   host must not trust it: it fails closed);
 //! - anything else: allow, with the code `allowed` and the current revision.
 //!
 //! `check-batch` decides each entry with `check`, so one hostile entry breaks the
@@ -52,8 +54,8 @@ fn bomb() -> ! {
     }
 }
 
-fn reason(code: &str, detail: String) -> wit::Reason {
-    wit::Reason { code: code.into(), detail }
+fn reason(code: wit::ReasonCode, detail: String) -> wit::Reason {
+    wit::Reason { code, detail: Some(detail) }
 }
 
 fn decision(effect: wit::Effect, reasons: Vec<wit::Reason>, revision: u64) -> wit::Decision {
@@ -78,11 +80,15 @@ impl Hostile {
             "huge" => {
                 let line = "x".repeat(1023) + "\n";
                 let detail = line.repeat(HUGE_BYTES / 1024);
-                decision(wit::Effect::Deny, vec![reason("huge", detail)], revision)
+                decision(wit::Effect::Deny, vec![reason(wit::ReasonCode::TokenLacksPermission, detail)], revision)
             }
+            "bad-id" => wit::Decision {
+                required_permissions: vec![u16::MAX],
+                ..decision(wit::Effect::Allow, vec![reason(wit::ReasonCode::Allowed, "bad id".into())], revision)
+            },
             _ => decision(
                 wit::Effect::Allow,
-                vec![reason("allowed", "hostile guest: harmless request".into())],
+                vec![reason(wit::ReasonCode::Allowed, "hostile guest: harmless request".into())],
                 revision,
             ),
         }
@@ -107,6 +113,10 @@ impl GuestAuthorizer for Hostile {
         }
     }
 
+    fn permission_names(&self) -> wit::PermissionNames {
+        wit::PermissionNames { raw: vec!["read_code".into()], assignable: vec!["read_code".into()] }
+    }
+
     fn check(&self, request: wit::PermissionRequest) -> wit::Decision {
         self.decide(&request.permission)
     }
@@ -121,6 +131,10 @@ impl GuestAuthorizer for Hostile {
 
     fn check_batch(&self, requests: Vec<wit::Request>) -> Vec<wit::Decision> {
         requests.iter().map(|r| self.decide(permission_of(r))).collect()
+    }
+
+    fn describe(&self, request: wit::Request) -> wit::Decision {
+        self.decide(permission_of(&request))
     }
 
     fn explain(&self, request: wit::Request) -> wit::Explanation {
