@@ -1,6 +1,11 @@
 // Types of the finegrain JS host. The shapes are the Rust host's JSON (serde:
 // snake_case fields, externally tagged variants, `null` for none), not jco's
 // raw mapping; see generated/interfaces/*.d.ts for that.
+//
+// Kept against wit/authz.wit (finegrain:authz@0.3.0) by test/wit-types.test.js:
+// every WIT record field, enum case and variant case, and every authorizer
+// method, must have its counterpart here (snake case; a record `http-request`
+// is the interface `HttpRequest`).
 
 /** Seconds since 1970-01-01T00:00:00Z; a Date is taken to the second. Absent: now. */
 export type Timestamp = number | bigint | Date;
@@ -26,10 +31,22 @@ export interface HttpRequest {
   /** The request target with its query. */
   path: string;
   /** `[name, value]` pairs (`{name, value}` objects are taken too). */
-  headers?: Array<[string, string] | { name: string; value: string }>;
-  /** Read only for GraphQL (`POST /api/graphql`): the JSON body text. */
+  headers?: Array<[string, string] | Header>;
+  /** The body the engine reads: GraphQL (JSON or form encoded) and a POST with a form content type or none. */
   body?: string | null;
+  /**
+   * Full path or numeric id of the project or group that owns the object an
+   * object-addressed route names (`/runners/:id`, `/pipelines/:id/…`), when the
+   * host has looked it up; without it such a route is decided at the instance
+   * boundary. Ignored by routes that name their namespace.
+   */
+  owner?: string | null;
   at?: Timestamp;
+}
+
+export interface Header {
+  name: string;
+  value: string;
 }
 
 export interface RefUpdate {
@@ -53,21 +70,61 @@ export type Request = { permission: PermissionRequest } | { http: HttpRequest } 
 export type Effect = "allow" | "deny";
 export type Boundary = "project" | "group" | "user" | "instance";
 
+/**
+ * A reason code: the engine's (WIT `reason-code`, in snake case), or the
+ * host's own `engine_failure` (a decision the host could not get or cannot
+ * trust, e.g. one naming a permission id outside the engine's names table;
+ * always a deny).
+ */
+export type ReasonCode =
+  | "allowed"
+  | "token_missing"
+  | "token_unknown"
+  | "token_revoked"
+  | "token_expired"
+  | "user_inactive"
+  | "malformed_request"
+  | "ambiguous_request"
+  | "endpoint_unknown"
+  | "endpoint_not_for_tokens"
+  | "permission_unknown"
+  | "namespace_unknown"
+  | "scope_excludes_namespace"
+  | "token_lacks_permission"
+  | "user_lacks_ability"
+  | "branch_protected"
+  | "tag_protected"
+  | "force_push_forbidden"
+  | "engine_failure";
+
 export interface Reason {
-  /** `allowed`, `token_missing`, `token_revoked`, `token_lacks_permission`, … */
-  code: string;
-  detail: string;
+  code: ReasonCode;
+  /**
+   * A sentence for people, from `describe` and `explain` (and `engine_failure`);
+   * absent (no key) from the checks, which format no text. Never a secret.
+   */
+  detail?: string;
 }
 
 /** The Rust host's decision, field for field. */
 export interface Decision {
   effect: Effect;
   reasons: Reason[];
+  /** The raw permissions the request needs, by name (`read_branch`). */
   required_permissions: string[];
+  /** The assignable permissions containing one of them, by name, in name order. */
   accepted_permissions: string[];
   boundary: Boundary | null;
   namespace: string | null;
   revision: number;
+}
+
+/** The names of the permission ids the engine's decisions carry (the bundle's catalog); fixed per load. */
+export interface PermissionNames {
+  /** Raw permissions (`read_branch`, `push_code`). */
+  raw: string[];
+  /** Assignable permissions (what a token grant names). */
+  assignable: string[];
 }
 
 export interface Explanation {
@@ -131,7 +188,8 @@ export type Update =
 
 /** An error the engine reported (bundle refused, update failed, token unknown). */
 export class FinegrainError extends Error {
-  name: "FinegrainError";
+  /** `FinegrainError`, or a subclass's name (`EngineFailure`, finegrain-host/sandbox). */
+  name: string;
 }
 
 export class Authorizer implements Disposable {
@@ -143,6 +201,9 @@ export class Authorizer implements Disposable {
   /** SHA-256 of a token secret. */
   static digest(secret: string): Uint8Array;
 
+  /** The names table, read once when the bundle was loaded (a copy). */
+  permissionNames(): PermissionNames;
+  /** The checks give reasons without detail. */
   check(request: PermissionRequest): Decision;
   checkHttp(request: HttpRequest): Decision;
   checkGit(request: GitRequest): Decision;
@@ -150,6 +211,9 @@ export class Authorizer implements Disposable {
   checkBatch(requests: Request[]): Decision[];
   /** Any request, routed to check, checkHttp or checkGit. */
   decide(request: Request): Decision;
+  /** The same decision as `decide`, with every reason's detail (a 403 body, a CLI). */
+  describe(request: Request): Decision;
+  /** The described decision, with the engine's steps. */
   explain(request: Request): Explanation;
   /** Throws FinegrainError for an unknown token. */
   inspectToken(token: TokenRef, at?: Timestamp): TokenReport;

@@ -6,6 +6,12 @@
 // Each `Authorizer.load` instantiates its own copy of the component (the core
 // modules are compiled once per process), so a trap in one authorizer cannot
 // poison another.
+//
+// WIT finegrain:authz@0.3.0: a decision carries reason codes as an enum (jco:
+// kebab-case strings, here snake case as in the JSON and scenario files) and
+// permissions as ids, named through the component's `permission-names` table,
+// read once per instance (it does not change with `apply`). The `check`
+// functions give no reason detail; `describe` and `explain` do.
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -154,6 +160,7 @@ function httpRequest(r) {
     path: str("path", r.path),
     headers: headers.map(header),
     body: r.body == null ? undefined : str("body", r.body),
+    owner: optStr("owner", r.owner),
     at: timestamp(r.at),
   };
 }
@@ -278,16 +285,59 @@ function u64(n) {
   return Number(n);
 }
 
-function decision(d) {
+/** The deny for a decision the host cannot trust: the host's own code `engine_failure`, as the Rust host. */
+function engineFailure(detail, revision) {
+  return {
+    effect: "deny",
+    reasons: [{ code: "engine_failure", detail }],
+    required_permissions: [],
+    accepted_permissions: [],
+    boundary: null,
+    namespace: null,
+    revision,
+  };
+}
+
+const BAD_ID = "the engine named a permission id outside its own names table";
+
+// A reason without detail (from the check functions) has no `detail` key, as in the Rust host's JSON.
+// jco gives the code, an enum case, in kebab case (`token-revoked`); decisions spell it in snake case.
+function reason(r) {
+  const code = r.code.replaceAll("-", "_");
+  return r.detail === undefined || r.detail === null ? { code } : { code, detail: r.detail };
+}
+
+/** The names of `ids` in `table`; null when an id is outside it. */
+function named(ids, table) {
+  const out = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const name = table[ids[i]];
+    if (typeof name !== "string") return null;
+    out[i] = name;
+  }
+  return out;
+}
+
+/** The JSON decision of a jco decision, its permission ids named; null for an id outside the names table. */
+function decision(d, names) {
+  const required = named(d.requiredPermissions, names.raw);
+  const accepted = required && named(d.acceptedPermissions, names.assignable);
+  if (!accepted) return null;
   return {
     effect: d.effect,
-    reasons: d.reasons,
-    required_permissions: d.requiredPermissions,
-    accepted_permissions: d.acceptedPermissions,
+    reasons: d.reasons.map(reason),
+    required_permissions: required,
+    accepted_permissions: accepted,
     boundary: d.boundary ?? null,
     namespace: d.namespace ?? null,
     revision: u64(d.revision),
   };
+}
+
+/** The names table of an instance: read once, as it does not change with `apply`. */
+function permissionNames(raw) {
+  const names = raw.permissionNames();
+  return { raw: Object.freeze([...names.raw]), assignable: Object.freeze([...names.assignable]) };
 }
 
 function tokenReport(r) {
@@ -310,15 +360,28 @@ function tokenReport(r) {
 
 export class Authorizer {
   #raw;
+  #names; // the instance's permission names, read once (they do not change with apply)
+  #revision = 0; // the last revision the engine reported, for a decision it could not make
 
+  /** Wraps a jco authorizer resource; reads its permission names table once. */
   constructor(raw) {
     if (!raw) throw new TypeError("use Authorizer.load(bundle) or Authorizer.fromFile(path)");
+    this.#names = permissionNames(raw);
     this.#raw = raw;
+    this.#revision = u64(raw.revision());
   }
 
   get #engine() {
     if (!this.#raw) throw new Error("finegrain: this authorizer was disposed");
     return this.#raw;
+  }
+
+  /** A decision of the engine, named; the engine_failure deny when it named an id outside its table. */
+  #decided(d) {
+    const named = decision(d, this.#names);
+    if (!named) return engineFailure(BAD_ID, this.#revision);
+    this.#revision = named.revision;
+    return named;
   }
 
   /** Loads a bundle (`finegrain bundle build`); throws FinegrainError when the engine refuses it. */
@@ -328,10 +391,17 @@ export class Authorizer {
     else if (bundle instanceof ArrayBuffer) bytes = new Uint8Array(bundle);
     else throw new TypeError("finegrain: a bundle is a Uint8Array, Buffer or ArrayBuffer");
     const Raw = await instance();
+    let raw;
     try {
-      return new Authorizer(Raw.load(bytes));
+      raw = Raw.load(bytes);
     } catch (err) {
       throw engineError(err);
+    }
+    try {
+      return new Authorizer(raw);
+    } catch (err) {
+      raw[DISPOSE]?.();
+      throw err;
     }
   }
 
@@ -345,25 +415,31 @@ export class Authorizer {
     return new Uint8Array(createHash("sha256").update(secret, "utf8").digest());
   }
 
-  /** Permission-shaped check: {token, permission, namespace?, ref_name?, force?, at}. */
+  /** The names of the permissions decisions carry: {raw, assignable}, as the bundle's catalog has them. */
+  permissionNames() {
+    if (!this.#raw) throw new Error("finegrain: this authorizer was disposed");
+    return { raw: [...this.#names.raw], assignable: [...this.#names.assignable] };
+  }
+
+  /** Permission-shaped check: {token, permission, namespace?, ref_name?, force?, at}. No reason details. */
   check(req) {
-    return decision(this.#engine.check(permissionRequest(req)));
+    return this.#decided(this.#engine.check(permissionRequest(req)));
   }
 
-  /** HTTP-shaped check: {token?, method, path, headers: [[name, value]], at}. */
+  /** HTTP-shaped check: {token?, method, path, headers: [[name, value]], body?, owner?, at}. No reason details. */
   checkHttp(req) {
-    return decision(this.#engine.checkHttp(httpRequest(req)));
+    return this.#decided(this.#engine.checkHttp(httpRequest(req)));
   }
 
-  /** Git-shaped check: {token, project, service: "upload_pack" | {receive_pack: [...]}, at}. */
+  /** Git-shaped check: {token, project, service: "upload_pack" | {receive_pack: [...]}, at}. No reason details. */
   checkGit(req) {
-    return decision(this.#engine.checkGit(gitRequest(req)));
+    return this.#decided(this.#engine.checkGit(gitRequest(req)));
   }
 
   /** Many checks in one call ({permission} | {http} | {git} each); decisions in order. */
   checkBatch(requests) {
     if (!Array.isArray(requests)) throw fail("request list", requests);
-    return this.#engine.checkBatch(requests.map(request)).map(decision);
+    return this.#engine.checkBatch(requests.map(request)).map((d) => this.#decided(d));
   }
 
   /** Any check: routes {permission} | {http} | {git} to the matching call. */
@@ -371,18 +447,26 @@ export class Authorizer {
     const r = request(req);
     switch (r.tag) {
       case "permission":
-        return decision(this.#engine.check(r.val));
+        return this.#decided(this.#engine.check(r.val));
       case "http":
-        return decision(this.#engine.checkHttp(r.val));
+        return this.#decided(this.#engine.checkHttp(r.val));
       default:
-        return decision(this.#engine.checkGit(r.val));
+        return this.#decided(this.#engine.checkGit(r.val));
     }
   }
 
-  /** The decision with the engine's steps: {decision, steps}. */
+  /** The same decision as `decide`, with every reason's detail: for people (a 403 body, a CLI). */
+  describe(req) {
+    return this.#decided(this.#engine.describe(request(req)));
+  }
+
+  /** The described decision with the engine's steps: {decision, steps}. */
   explain(req) {
     const e = this.#engine.explain(request(req));
-    return { decision: decision(e.decision), steps: e.steps };
+    const d = decision(e.decision, this.#names);
+    if (!d) return { decision: engineFailure(BAD_ID, this.#revision), steps: [BAD_ID] };
+    this.#revision = d.revision;
+    return { decision: d, steps: e.steps };
   }
 
   /** What a token may do, per namespace, at time `at`; throws FinegrainError for an unknown token. */
@@ -401,7 +485,8 @@ export class Authorizer {
     if (!Array.isArray(updates)) throw fail("update list", updates);
     const us = updates.map(update);
     try {
-      return u64(this.#engine.apply(us));
+      this.#revision = u64(this.#engine.apply(us));
+      return this.#revision;
     } catch (err) {
       throw engineError(err);
     }
@@ -409,7 +494,8 @@ export class Authorizer {
 
   /** The policy revision: the bundle's, plus one per successful apply. */
   revision() {
-    return u64(this.#engine.revision());
+    this.#revision = u64(this.#engine.revision());
+    return this.#revision;
   }
 
   /** Frees the engine's copy of the policy now rather than at garbage collection. */

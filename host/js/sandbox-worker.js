@@ -2,7 +2,8 @@
 // one instance of an engine component. The parent sends it the component's
 // transpiled module, the memory limit, the bundle and the updates applied so
 // far; then one call at a time. A trap, a runaway call or a memory bomb here
-// costs this worker only: the parent terminates it and starts another.
+// costs this worker only: the parent terminates it and starts another, whose
+// Authorizer reads the fresh instance's permission names table again.
 
 import { readFile } from "node:fs/promises";
 import { parentPort, workerData } from "node:worker_threads";
@@ -27,7 +28,7 @@ async function instantiate(bundle, updates) {
   } catch (err) {
     throw engineError(err);
   }
-  authz = new Authorizer(raw);
+  authz = new Authorizer(raw); // reads the instance's permission names once
   for (const batch of updates) authz.apply(batch);
   return authz.revision();
 }
@@ -43,7 +44,7 @@ function engineError(err) {
 // What the parent needs to tell the errors apart: the engine refused
 // (FinegrainError), the request was not valid (TypeError, RangeError), or the
 // engine broke (anything else: a trap, an exhausted limit).
-function describe(err) {
+function classify(err) {
   if (err instanceof FinegrainError) return { kind: "engine", message: err.message };
   if (err instanceof WebAssembly.RuntimeError) return { kind: "trap", message: err.message };
   if (err instanceof TypeError || err instanceof RangeError) return { kind: "input", message: err.message };
@@ -57,6 +58,6 @@ parentPort.on("message", async ({ id, op, method, args }) => {
     else value = authz[method](...args);
     parentPort.postMessage({ id, value });
   } catch (err) {
-    parentPort.postMessage({ id, error: describe(err) });
+    parentPort.postMessage({ id, error: classify(err) });
   }
 });

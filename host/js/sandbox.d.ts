@@ -1,6 +1,6 @@
 // Types of sandbox.js: the engine in a worker thread, under a deadline per call
 // and a memory limit per instance. Requests and decisions are those of index.d.ts.
-import type { Decision, Explanation, FinegrainError, GitRequest, HttpRequest, PermissionRequest, Request, Timestamp, TokenRef, TokenReport, Update } from "./index.js";
+import type { Decision, Explanation, FinegrainError, GitRequest, HttpRequest, PermissionNames, PermissionRequest, Request, Timestamp, TokenRef, TokenReport, Update } from "./index.js";
 
 /** The smallest default memory limit per instance: 512 MiB. */
 export const MEMORY_FLOOR: number;
@@ -12,7 +12,7 @@ export const MEMORY_PER_BUNDLE_BYTE: number;
 export const CALL_DEADLINE_MS: number;
 /** Default longest bundle load, in milliseconds. */
 export const LOAD_DEADLINE_MS: number;
-/** Longest reason detail passed on, in bytes. */
+/** Longest reason detail passed on (from describe and explain), in bytes. */
 export const MAX_DETAIL: number;
 /** Most reasons per decision. */
 export const MAX_REASONS: number;
@@ -43,12 +43,16 @@ export class SandboxedAuthorizer {
   private constructor();
   static load(bundle: Uint8Array | ArrayBuffer, options?: SandboxOptions): Promise<SandboxedAuthorizer>;
   static fromFile(path: string | URL, options?: SandboxOptions): Promise<SandboxedAuthorizer>;
+  /** The names table of the current instance (read again whenever a fresh one is loaded). */
+  permissionNames(): Promise<PermissionNames>;
   check(request: PermissionRequest): Promise<Decision>;
   checkHttp(request: HttpRequest): Promise<Decision>;
   checkGit(request: GitRequest): Promise<Decision>;
   /** An entry that breaks the engine denies only itself. */
   checkBatch(requests: Request[]): Promise<Decision[]>;
   decide(request: Request): Promise<Decision>;
+  /** The same decision as `decide`, with every reason's detail. */
+  describe(request: Request): Promise<Decision>;
   explain(request: Request): Promise<Explanation>;
   inspectToken(token: TokenRef, at?: Timestamp): Promise<TokenReport>;
   apply(updates: Update[]): Promise<number>;

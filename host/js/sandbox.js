@@ -11,10 +11,13 @@
 // - memory: each core module's linear memory gets a maximum (wasm-limits.js),
 //   so `memory.grow` fails inside the guest past the limit; the worker's own
 //   JavaScript heap is capped with `resourceLimits`;
-// - output: reason details are cut to one line of at most MAX_DETAIL bytes, and
-//   a decision carries at most MAX_REASONS reasons;
+// - output: reason details (from `describe` and `explain`; the checks carry
+//   none) are cut to one line of at most MAX_DETAIL bytes, and a decision
+//   carries at most MAX_REASONS reasons; a decision naming a permission id
+//   outside the engine's names table is denied with `engine_failure` (index.js);
 // - after any failure the next call gets a fresh worker, loaded from the bundle
-//   plus every update applied since, so nothing accepted is lost.
+//   plus every update applied since, so nothing accepted is lost; the fresh
+//   instance's permission names are read again when it loads.
 //
 // Checks, explain and batches never throw for an engine failure: they fail
 // closed. `inspectToken` and `apply` throw `EngineFailure`.
@@ -64,7 +67,9 @@ export function oneLine(text) {
 }
 
 function bounded(decision) {
-  const reasons = decision.reasons.slice(0, MAX_REASONS).map((r) => ({ code: oneLine(r.code), detail: oneLine(r.detail) }));
+  const reasons = decision.reasons
+    .slice(0, MAX_REASONS)
+    .map((r) => (r.detail === undefined ? { code: oneLine(r.code) } : { code: oneLine(r.code), detail: oneLine(r.detail) }));
   return { ...decision, reasons };
 }
 
@@ -270,6 +275,11 @@ export class SandboxedAuthorizer {
     return this.#decision("decide", req);
   }
 
+  /** The same decision as `decide`, with every reason's detail. */
+  describe(req) {
+    return this.#decision("describe", req);
+  }
+
   /** Many checks; an entry that breaks the engine denies only itself. */
   async checkBatch(requests) {
     if (!Array.isArray(requests)) throw new TypeError("finegrain: invalid request list");
@@ -287,6 +297,13 @@ export class SandboxedAuthorizer {
     if (r.failure !== undefined) return { decision: failure(r.failure, this.#revision), steps: [r.failure] };
     const steps = r.value.steps.slice(0, MAX_STEPS).map(oneLine);
     return { decision: bounded(r.value.decision), steps };
+  }
+
+  /** The names of the permissions decisions carry ({raw, assignable}); throws EngineFailure when the engine breaks. */
+  async permissionNames() {
+    const r = await this.#call("permissionNames");
+    if (r.failure !== undefined) throw new EngineFailure(r.failure);
+    return r.value;
   }
 
   /** What a token may do; throws FinegrainError for an unknown token, EngineFailure when the engine breaks. */

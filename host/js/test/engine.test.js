@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import { Authorizer, FinegrainError } from "../index.js";
+import { instantiate as fakeEngine } from "./fake-engine/finegrain.js";
 import { acmeBundle, AT } from "./support.js";
 
 const bundle = () => readFileSync(acmeBundle);
@@ -185,5 +186,124 @@ describe("requests", () => {
     const authz = await Authorizer.load(bundle());
     authz.dispose();
     assert.throws(() => authz.revision(), /disposed/);
+  });
+});
+
+describe("permission names", () => {
+  it("names the ids of a decision: a known request needs read_branch", async () => {
+    const authz = await Authorizer.load(bundle());
+    const d = authz.checkHttp(branches({ name: "alice-ci" }));
+    assert.deepStrictEqual(d.required_permissions, ["read_branch"]);
+    assert.deepStrictEqual(d.accepted_permissions, ["read_branch"]);
+    const push = authz.check({ token: { name: "dave-api" }, permission: "push_code", namespace: "acme/platform/api",
+      ref_name: "refs/heads/main", at: AT });
+    assert.deepStrictEqual(push.required_permissions, ["push_code"]);
+    assert.ok(push.accepted_permissions.length > 0 && push.accepted_permissions.every((p) => typeof p === "string"));
+    assert.deepStrictEqual([...push.accepted_permissions].sort(), push.accepted_permissions, "in name order");
+  });
+
+  it("permissionNames gives the table, read once: a copy, the same after apply", async () => {
+    const authz = await Authorizer.load(bundle());
+    const names = authz.permissionNames();
+    assert.ok(names.raw.includes("read_branch") && names.raw.includes("push_code"));
+    assert.ok(names.assignable.includes("read_branch"));
+    names.raw.length = 0; // a copy: the authorizer's table is untouched
+    assert.ok(authz.permissionNames().raw.includes("read_branch"));
+    authz.apply([{ revoke_token: "alice-ci" }]);
+    assert.deepStrictEqual(authz.permissionNames(), (await Authorizer.load(bundle())).permissionNames());
+  });
+
+  it("an id outside the names table fails closed with engine_failure, for that decision only", async () => {
+    const root = await fakeEngine();
+    const authz = new Authorizer(root.authorize.Authorizer.load(new Uint8Array()));
+    const bad = { token: { name: "t" }, permission: "bad-id", at: AT };
+    const good = { token: { name: "t" }, permission: "read_code", at: AT };
+    const failed = {
+      effect: "deny",
+      reasons: [{ code: "engine_failure", detail: "the engine named a permission id outside its own names table" }],
+      required_permissions: [],
+      accepted_permissions: [],
+      boundary: null,
+      namespace: null,
+      revision: 1,
+    };
+    assert.deepStrictEqual(authz.check(bad), failed);
+    assert.deepStrictEqual(authz.decide({ permission: bad }), failed);
+    assert.deepStrictEqual(authz.describe({ permission: bad }), failed);
+    assert.deepStrictEqual(authz.explain({ permission: bad }), { decision: failed, steps: [failed.reasons[0].detail] });
+    const ok = authz.check(good);
+    assert.equal(ok.effect, "allow");
+    assert.deepStrictEqual(ok.required_permissions, ["read_code"]);
+    assert.deepStrictEqual(ok.accepted_permissions, ["read_repository"]);
+    const batch = authz.checkBatch([{ permission: good }, { permission: bad }, { permission: good }]);
+    assert.deepStrictEqual(batch.map((d) => d.effect), ["allow", "deny", "allow"]);
+    assert.deepStrictEqual(batch[1], failed);
+    // The revision of a failure is the last one the engine reported.
+    assert.equal(authz.apply([{ revoke_token: "a" }]), 2);
+    assert.equal(authz.check(bad).revision, 2);
+  });
+});
+
+describe("describe", () => {
+  it("gives the check's decision with every reason's detail; the check gives none", async () => {
+    const authz = await Authorizer.load(bundle());
+    const request = { http: branches({ name: "erin-none" }) };
+    const checked = authz.decide(request);
+    const described = authz.describe(request);
+    assert.equal(checked.effect, "deny");
+    assert.ok(checked.reasons.every((r) => !("detail" in r)), JSON.stringify(checked.reasons));
+    assert.ok(described.reasons.every((r) => typeof r.detail === "string" && r.detail.length > 0));
+    assert.deepStrictEqual({ ...described, reasons: described.reasons.map(({ code }) => ({ code })) }, checked);
+    assert.ok(!JSON.stringify(described).includes("glpat-"), "no secret in a detail");
+  });
+
+  it("spells reason codes in snake case, as the JSON and scenario files do", async () => {
+    const authz = await Authorizer.load(bundle());
+    authz.apply([{ revoke_token: "alice-ci" }]);
+    const d = authz.describe({ http: branches({ name: "alice-ci" }) });
+    assert.deepStrictEqual(d.reasons.map((r) => r.code), ["token_revoked"]);
+    assert.match(d.reasons[0].detail, /revoked/);
+  });
+
+  it("rejects a malformed request as the checks do", async () => {
+    const authz = await Authorizer.load(bundle());
+    assert.throws(() => authz.describe({ ftp: {} }), TypeError);
+  });
+});
+
+describe("owner", () => {
+  it("passes through to the engine's http-request, absent when null or missing", async () => {
+    const root = await fakeEngine();
+    const Fake = root.authorize.Authorizer;
+    const authz = new Authorizer(Fake.load(new Uint8Array()));
+    Fake.requests.length = 0;
+    authz.checkHttp({ method: "GET", path: "/api/v4/runners/7", owner: "acme/platform", at: AT });
+    authz.checkHttp({ method: "GET", path: "/api/v4/runners/7", owner: null, at: AT });
+    authz.checkHttp({ method: "GET", path: "/api/v4/runners/7", at: AT });
+    authz.checkBatch([{ http: { method: "GET", path: "/api/v4/runners/7", owner: "42", at: AT } }]);
+    authz.describe({ http: { method: "GET", path: "/api/v4/runners/7", owner: "acme", at: AT } });
+    assert.deepStrictEqual(Fake.requests.map((r) => r.owner ?? r.val?.owner), ["acme/platform", undefined, undefined, "42", "acme"]);
+    assert.ok(!("owner" in Fake.requests[2]) || Fake.requests[2].owner === undefined);
+  });
+
+  it("must be a string", async () => {
+    const authz = await Authorizer.load(bundle());
+    assert.throws(() => authz.checkHttp({ ...branches({ name: "alice-ci" }), owner: 7 }), TypeError);
+  });
+
+  it("is ignored by a route that names its namespace", async () => {
+    const authz = await Authorizer.load(bundle());
+    const d = authz.checkHttp(branches({ name: "alice-ci" }));
+    assert.deepStrictEqual(authz.checkHttp({ ...branches({ name: "alice-ci" }), owner: "acme/other" }), d);
+  });
+
+  it("an object-addressed route with an owner is decided, not refused", async () => {
+    const authz = await Authorizer.load(bundle());
+    const runner = { token: { name: "alice-ci" }, method: "GET", path: "/api/v4/runners/7", headers: [], at: AT };
+    for (const owner of [undefined, "acme/platform"]) {
+      const d = authz.describe({ http: { ...runner, owner } });
+      assert.ok(d.reasons.length > 0 && d.reasons.every((r) => typeof r.detail === "string"), JSON.stringify(d));
+      assert.ok(d.required_permissions.every((p) => typeof p === "string"));
+    }
   });
 });

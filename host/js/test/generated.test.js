@@ -42,7 +42,7 @@ it("the component imports only the two types-only interfaces", () => {
   const importObject = dts.match(/export interface ImportObject \{([^}]*)\}/);
   assert.ok(importObject, "finegrain.d.ts has an ImportObject");
   const names = [...importObject[1].matchAll(/'([^']+)'\s*:/g)].map((m) => m[1]);
-  assert.deepEqual(names.sort(), ["finegrain:authz/types@0.2.0", "finegrain:authz/updates@0.2.0"]);
+  assert.deepEqual(names.sort(), ["finegrain:authz/types@0.3.0", "finegrain:authz/updates@0.3.0"]);
   // Types only: their generated interfaces declare no functions.
   for (const iface of ["finegrain-authz-types.d.ts", "finegrain-authz-updates.d.ts"]) {
     const text = readFileSync(join(generated, "interfaces", iface), "utf8");

@@ -3,6 +3,9 @@
 // $FINEGRAIN_HOSTILE_COMPONENT): an endless loop, a memory bomb, a trap and a
 // huge output. Each is denied with `engine_failure` and a one-line reason, the
 // host answers the next request, and memory stays within the instance's limit.
+// A plain-JavaScript stand-in for the transpiled component (test/fake-engine)
+// checks what needs no WebAssembly: a permission id outside the names table is
+// denied with `engine_failure`, and a fresh instance reads its names again.
 // Then the real engine: the sandbox decides every exported case as the
 // in-thread Authorizer does.
 import assert from "node:assert/strict";
@@ -15,7 +18,7 @@ import { after, before, describe, it } from "node:test";
 
 import { Authorizer } from "../index.js";
 import { EngineFailure, MAX_DETAIL, SandboxedAuthorizer, oneLine } from "../sandbox.js";
-import { caseFiles, hostDir, repoDir } from "./support.js";
+import { AT, caseFiles, hostDir, repoDir } from "./support.js";
 
 const DEADLINE_MS = 100;
 const LIMIT = 64 << 20;
@@ -122,10 +125,53 @@ describe("a hostile engine in the sandbox", () => {
     await authz.close();
   });
 
+  it("denies a decision naming a permission id outside the names table, and answers the next check", async () => {
+    const authz = await load();
+    assert.equal(failureDetail(await authz.check(ask("bad-id"))), "the engine named a permission id outside its own names table");
+    assert.ok(allowed(await authz.check(ask("read_code"))));
+    await authz.close();
+  });
+
   it("refuses a bad request as the in-thread host does, without a failure", async () => {
     const authz = await load();
     await assert.rejects(authz.check({ token: 42, permission: "x", at: 0 }), TypeError);
     assert.ok(allowed(await authz.check(ask("read_code"))));
+    await authz.close();
+  });
+});
+
+describe("a stand-in engine in the sandbox", () => {
+  const generated = new URL("./fake-engine/", import.meta.url).href;
+  const load = () => SandboxedAuthorizer.load(Buffer.from("any"), { generated, callDeadlineMs: 2000 });
+  const request = (permission) => ({ token: { name: "t" }, permission, at: AT });
+
+  it("names the ids through the instance's table and denies an id outside it", async () => {
+    const authz = await load();
+    assert.deepStrictEqual(await authz.permissionNames(), { raw: ["read_code", "push_code"], assignable: ["read_repository"] });
+    const ok = await authz.check(request("read_code"));
+    assert.deepStrictEqual([ok.effect, ok.required_permissions, ok.accepted_permissions], ["allow", ["read_code"], ["read_repository"]]);
+    assert.deepStrictEqual(ok.reasons, [{ code: "allowed" }]);
+    assert.equal(failureDetail(await authz.check(request("bad-id"))), "the engine named a permission id outside its own names table");
+    const batch = await authz.checkBatch([{ permission: request("read_code") }, { permission: request("bad-id") }]);
+    assert.deepStrictEqual(batch.map((d) => d.effect), ["allow", "deny"]);
+    await authz.close();
+  });
+
+  it("after a trap, the fresh instance reads its names again and keeps the updates", async () => {
+    const authz = await load();
+    assert.equal(await authz.apply([{ revoke_token: "a" }]), 2);
+    assert.match(failureDetail(await authz.check(request("trap")), 2), /^the engine trapped: /);
+    const d = await authz.check(request("read_code"));
+    assert.deepStrictEqual([d.effect, d.required_permissions, d.revision], ["allow", ["read_code"], 2]);
+    assert.deepStrictEqual((await authz.permissionNames()).raw, ["read_code", "push_code"]);
+    await authz.close();
+  });
+
+  it("describe gives details, bounded; a check gives none", async () => {
+    const authz = await load();
+    const d = await authz.describe({ permission: request("read_code") });
+    assert.deepStrictEqual(d.reasons, [{ code: "allowed", detail: "fake engine: read_code allowed" }]);
+    assert.ok(!("detail" in (await authz.check(request("read_code"))).reasons[0]));
     await authz.close();
   });
 });
@@ -149,7 +195,11 @@ describe("the real engine in the sandbox", () => {
       const direct = await Authorizer.load(bundle);
       const requests = cases.map((c) => c.request);
       assert.deepStrictEqual(await sandboxed.checkBatch(requests), direct.checkBatch(requests));
-      for (const c of cases.slice(0, 50)) assert.deepStrictEqual(await sandboxed.decide(c.request), c.decision, c.name);
+      for (const c of cases.slice(0, 50)) {
+        assert.deepStrictEqual(await sandboxed.decide(c.request), c.decision, c.name);
+        assert.deepStrictEqual(await sandboxed.describe(c.request), direct.describe(c.request), c.name);
+      }
+      assert.deepStrictEqual(await sandboxed.permissionNames(), direct.permissionNames());
       await sandboxed.close();
     });
   }

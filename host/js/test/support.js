@@ -9,6 +9,9 @@ export const repoDir = resolve(hostDir, "../..");
 /** The component the Rust build wrote (env FINEGRAIN_COMPONENT). */
 export const componentPath = resolve(hostDir, process.env.FINEGRAIN_COMPONENT || join(repoDir, "target/finegrain.wasm"));
 
+/** The WIT contract the component implements (env FINEGRAIN_WIT). */
+export const witPath = resolve(hostDir, process.env.FINEGRAIN_WIT || join(repoDir, "wit/authz.wit"));
+
 /** The directory `finegrain test --export` wrote (env FINEGRAIN_CASES). */
 export const casesDir = resolve(hostDir, process.env.FINEGRAIN_CASES || join(repoDir, "target/cases"));
 
