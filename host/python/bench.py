@@ -1,4 +1,5 @@
-"""Per-call cost of `check` and per-request cost of `check_batch` (1000 requests).
+"""Per-call cost of `check` and per-request cost of `check_batch` (1000 requests),
+and of `describe` (the same decision with its details).
 
     python bench.py [finegrain.wasm acme.bundle]
 
@@ -67,9 +68,11 @@ def main():
         batch = per_item(lambda: authz.check_batch(batch_same), N)
         mixed = per_item(lambda: authz.check_batch(batch_mix), N)
         revision = per_item(lambda: [authz.revision() for _ in range(N)], N)
+        describe = per_item(lambda: [authz.describe(push) for _ in range(N)], N)
         print(f"  check, one call each   {check:8.1f} µs/call")
         print(f"  check_batch of {N}    {batch:8.1f} µs/request  (mixed kinds: {mixed:.1f})")
         print(f"  revision (no payload)  {revision:8.1f} µs/call")
+        print(f"  describe (with details){describe:8.1f} µs/call")
         authz.close()
 
 

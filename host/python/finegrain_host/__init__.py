@@ -5,9 +5,10 @@ wasmtime-py and a policy bundle into it::
 
     from finegrain_host import HttpRequest, load_bundle
     authz = load_bundle("acme.bundle")  # or Authorizer.from_files("finegrain.wasm", "acme.bundle")
-    decision = authz.check_http(HttpRequest(method="GET", path="/api/v4/user",
-                                            headers=[("PRIVATE-TOKEN", secret)]))
-    decision.effect, decision.codes
+    request = HttpRequest(method="GET", path="/api/v4/user", headers=[("PRIVATE-TOKEN", secret)])
+    decision = authz.check_http(request)
+    decision.effect, decision.codes          # codes only: `check` formats no text
+    authz.describe(request).reasons[0].text  # the same decision, with a sentence for people
 
 The contract is ``wit/authz.wit``; the types here mirror its records.
 """
@@ -34,8 +35,10 @@ from .types import (
     Legacy,
     Membership,
     NewToken,
+    PermissionNames,
     PermissionRequest,
     Reason,
+    ReasonCode,
     ReceivePack,
     RefUpdate,
     RemoveMembership,

@@ -20,15 +20,32 @@ How wasmtime-py 50.0.1 maps WIT values (see `wasmtime/component/_types.py`):
 * list<u8> -> ``bytes`` (exactly ``bytes``: ``bytearray`` is refused).
 * tuple    -> ``tuple``.
 * resource -> :class:`wasmtime.component.ResourceAny` (own and borrow alike).
+
+Decisions carry permission *ids* (``u16`` indexes into the bundle's
+``permission-names``); :func:`decision` maps them to names with the table the
+host read at load, and refuses (:class:`UntrustedAnswer`) an id outside it or a
+reason code this package does not know, so that the host fails closed.
 """
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Dict, List, Sequence, Tuple
 
 from wasmtime.component import Record, Variant
 
 from . import types as t
+
+
+class UntrustedAnswer(ValueError):
+    """The engine answered something the host cannot map to its types: a
+    permission id outside the names table, an unknown reason code. The host
+    treats it as an engine failure (a deny with ``engine_failure``)."""
+
+
+#: WIT `reason-code` case (kebab-case, as wasmtime-py lifts an enum) -> ReasonCode.
+_REASON_CODES: Dict[str, t.ReasonCode] = {
+    code.value.replace("_", "-"): code for code in t.ReasonCode if code not in t.HOST_REASON_CODES
+}
 
 
 def _record(fields: dict) -> Record:
@@ -65,6 +82,7 @@ def http_request(r: t.HttpRequest) -> Record:
             "path": r.path,
             "headers": [_record({"name": h.name, "value": h.value}) for h in r.headers],
             "body": r.body,
+            "owner": r.owner,
             "at": r.at,
         }
     )
@@ -147,26 +165,52 @@ def update(u: t.Update) -> Variant:
 # --- lifting (component -> Python) ---------------------------------------------------
 
 
-def decision(v: Any) -> t.Decision:
+def permission_names(v: Any) -> t.PermissionNames:
+    """The `permission-names` record."""
+    return t.PermissionNames(tuple(v.raw), tuple(v.assignable))
+
+
+def _names(ids: Sequence[int], table: Tuple[str, ...], what: str) -> Tuple[str, ...]:
+    """The names of `ids` in `table`; :class:`UntrustedAnswer` for an id outside it."""
+    if not ids:
+        return ()
+    low, high = min(ids), max(ids)
+    if low < 0 or high >= len(table):
+        bad = low if low < 0 else high
+        raise UntrustedAnswer(f"the engine answered {what} id {bad}, outside its names table of {len(table)}")
+    return tuple([table[i] for i in ids])
+
+
+def _reason(r: Any) -> t.Reason:
+    code = _REASON_CODES.get(r.code)
+    if code is None:
+        raise UntrustedAnswer("the engine answered a reason code this host does not know")
+    return t.Reason(code, r.detail)
+
+
+def decision(v: Any, names: t.PermissionNames) -> t.Decision:
+    """A lifted `decision`, its permission ids mapped to names with `names`."""
     f = v.__dict__
     boundary = f["boundary"]
     return t.Decision(
         effect=t.Effect(f["effect"]),
-        reasons=tuple(t.Reason(r.code, r.detail) for r in f["reasons"]),
-        required_permissions=tuple(f["required-permissions"]),
-        accepted_permissions=tuple(f["accepted-permissions"]),
+        reasons=tuple([_reason(r) for r in f["reasons"]]),
+        required_permissions=_names(f["required-permissions"], names.raw, "a raw permission"),
+        accepted_permissions=_names(f["accepted-permissions"], names.assignable, "an assignable permission"),
         boundary=None if boundary is None else t.Boundary(boundary),
         namespace=f["namespace"],
         revision=f["revision"],
     )
 
 
-def decisions(vs: List[Any]) -> List[t.Decision]:
-    return [decision(v) for v in vs]
+def decisions(vs: List[Any], names: t.PermissionNames) -> List[t.Decision]:
+    """Lifted decisions of `check-batch`."""
+    return [decision(v, names) for v in vs]
 
 
-def explanation(v: Any) -> t.Explanation:
-    return t.Explanation(decision(v.decision), tuple(v.steps))
+def explanation(v: Any, names: t.PermissionNames) -> t.Explanation:
+    """A lifted `explanation`."""
+    return t.Explanation(decision(v.decision, names), tuple(v.steps))
 
 
 def token_report(v: Any) -> t.TokenReport:

@@ -10,10 +10,18 @@ memory, table and instance limits set on purpose, one component instance and the
 ``authorizer`` resource inside it. It is not thread-safe (a wasmtime store is
 not); use one per thread, they share the compiled component.
 
+Decisions carry permission ids; the host reads the bundle's names table
+(``permission-names``) once per instance, when it loads the bundle (and again
+when it rebuilds the instance), and hands out decisions with names. The
+``check`` calls return reasons without details (the engine formats no text on
+that path); :meth:`Authorizer.describe` returns the same decision with them.
+
 The host never lets a guest failure look like an answer: if the guest traps, a
-check fails closed (deny, reason ``engine_failure``), other calls raise
-:class:`EngineFailure`, and the instance is rebuilt from the bundle and the
-updates applied since before the next call.
+check fails closed (deny, reason ``engine_failure``, whose detail says what
+failed), other calls raise :class:`EngineFailure`, and the instance is rebuilt
+from the bundle and the updates applied since before the next call. A decision
+the host cannot map (a permission id outside the names table) is denied the
+same way.
 
 Limits: every call runs under an epoch deadline (``call_deadline``, loading under
 ``load_deadline``); a ticker thread advances the epoch of engines made by
@@ -40,6 +48,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from . import _wit
+from ._wit import UntrustedAnswer
 from ._speedups import accelerate
 from .errors import ApplyError, BundleError, ComponentError, EngineFailure, TokenNotFound
 from .types import (
@@ -48,8 +57,10 @@ from .types import (
     Explanation,
     GitRequest,
     HttpRequest,
+    PermissionNames,
     PermissionRequest,
     Reason,
+    ReasonCode,
     Request,
     TokenRef,
     TokenReport,
@@ -63,7 +74,7 @@ __all__ = ["EngineHost", "Authorizer", "new_engine", "MEMORY_LIMIT", "INTERFACE"
 _log = logging.getLogger("finegrain")
 
 #: The exported interface the host calls.
-INTERFACE = "finegrain:authz/authorize@0.2.0"
+INTERFACE = "finegrain:authz/authorize@0.3.0"
 
 #: The smallest default memory limit per instance (as the Rust host: 512 MiB).
 MEMORY_LIMIT = 512 << 20
@@ -88,10 +99,12 @@ MAX_WASM_STACK = 1 << 20
 
 _FUNCTIONS = {
     "load": "[static]authorizer.load",
+    "permission_names": "[method]authorizer.permission-names",
     "check": "[method]authorizer.check",
     "check_http": "[method]authorizer.check-http",
     "check_git": "[method]authorizer.check-git",
     "check_batch": "[method]authorizer.check-batch",
+    "describe": "[method]authorizer.describe",
     "explain": "[method]authorizer.explain",
     "inspect_token": "[method]authorizer.inspect-token",
     "apply": "[method]authorizer.apply",
@@ -143,12 +156,18 @@ def _one_line(text: str) -> str:
     return raw[:MAX_DETAIL].decode("utf-8", "ignore") + "…"
 
 
+def _detail_ok(detail: Optional[str]) -> bool:
+    return detail is None or (len(detail) <= MAX_DETAIL and "\n" not in detail)
+
+
 def _bounded(decision: Decision) -> Decision:
     """A guest's decision held to one-line details and :data:`MAX_REASONS` reasons."""
     reasons = decision.reasons
-    if len(reasons) <= MAX_REASONS and all(len(r.detail) <= MAX_DETAIL and "\n" not in r.detail for r in reasons):
+    if len(reasons) <= MAX_REASONS and all(_detail_ok(r.detail) for r in reasons):
         return decision
-    bounded = tuple(Reason(_one_line(r.code), _one_line(r.detail)) for r in reasons[:MAX_REASONS])
+    bounded = tuple(
+        Reason(r.code, None if r.detail is None else _one_line(r.detail)) for r in reasons[:MAX_REASONS]
+    )
     return dataclasses.replace(decision, reasons=bounded)
 
 
@@ -288,13 +307,22 @@ class EngineHost:
             raise EngineFailure(f"cannot load the bundle: {_describe(e, self.load_deadline)}") from None
         if isinstance(loaded, str):  # result<authorizer, string>: the error lifts as a bare str
             raise BundleError(_one_line(loaded))
-        return _Instance(store, funcs, loaded, _ticks(self.call_deadline))
+        instance = _Instance(store, funcs, loaded, _ticks(self.call_deadline))
+        # The names of the ids in decisions: read once per instance, as they do not
+        # change with `apply`.
+        try:
+            instance.names = _wit.permission_names(instance.call("permission_names"))
+        except _GUEST_ERRORS as e:
+            instance.close()
+            raise EngineFailure(f"cannot read the permission names: {_describe(e, self.call_deadline)}") from None
+        return instance
 
 
 class _Instance:
-    """A store, its instance's functions, and the `authorizer` resource."""
+    """A store, its instance's functions, the `authorizer` resource, and the
+    names of the permission ids its decisions carry."""
 
-    __slots__ = ("store", "funcs", "resource", "ticks")
+    __slots__ = ("store", "funcs", "resource", "ticks", "names")
 
     def __init__(
         self, store: wasmtime.Store, funcs: Dict[str, wc.Func], resource: wc.ResourceAny, ticks: int
@@ -303,6 +331,7 @@ class _Instance:
         self.funcs = funcs
         self.resource = resource
         self.ticks = ticks
+        self.names = PermissionNames((), ())
 
     def call(self, name: str, *args: Any) -> Any:
         self.store.set_epoch_deadline(self.ticks)
@@ -318,12 +347,19 @@ class _Instance:
 
 def _engine_failure(error: BaseException, revision: int = 0) -> Decision:
     """The deny for a guest call that failed; `error` is an :class:`EngineFailure`
-    whose message is already one line."""
+    whose message is already one line. Its reason carries that message as its
+    detail, even from a ``check`` call: the host cannot say it again later."""
     return Decision(
         effect=Effect.DENY,
-        reasons=(Reason("engine_failure", str(error)),),
+        reasons=(Reason(ReasonCode.ENGINE_FAILURE, str(error)),),
         revision=revision,
     )
+
+
+def _untrusted(error: UntrustedAnswer) -> EngineFailure:
+    """The engine failure for an answer the host cannot map."""
+    _log.warning("the engine gave an answer the host cannot map: %s", error)
+    return EngineFailure(_one_line(str(error)))
 
 
 class Authorizer:
@@ -362,8 +398,16 @@ class Authorizer:
 
     # -- the engine's calls ----------------------------------------------------------
 
+    def permission_names(self) -> PermissionNames:
+        """The bundle's names of the permission ids (read from the engine at load;
+        decisions already carry names, mapped with this table)."""
+        if self._instance is None:
+            raise ValueError("the authorizer is closed")
+        return self._instance.names
+
     def check(self, request: PermissionRequest) -> Decision:
-        """"May this token use permission P on namespace NS?" """
+        """"May this token use permission P on namespace NS?" Its reasons carry
+        no detail (see :meth:`describe`)."""
         if not isinstance(request, PermissionRequest):
             raise TypeError(f"check takes a PermissionRequest, not {type(request).__name__}")
         return self._decide("check", _wit.permission_request(request))
@@ -391,16 +435,17 @@ class Authorizer:
         raise TypeError(f"expected a request, not {type(request).__name__}")
 
     def check_batch(self, requests: Iterable[Request]) -> List[Decision]:
-        """Many checks in one call; decisions come back in request order. The fast
-        path: one guest call and one conversion of the whole list. If the guest
-        fails on the batch, each request is decided alone, so a failing entry
+        """Many checks in one call; decisions come back in request order, their
+        reasons without details. The fast path: one guest call and one conversion
+        of the whole list. If the guest fails on the batch (or answers something
+        the host cannot map), each request is decided alone, so a failing entry
         denies only itself."""
         requests = list(requests)
         wit = [_wit.request(r) for r in requests]
         if not wit:
             return []
         try:
-            decisions = [_bounded(d) for d in _wit.decisions(self._call("check_batch", wit))]
+            decisions = [_bounded(d) for d in self._lift(_wit.decisions, self._call("check_batch", wit))]
         except EngineFailure:
             return [self.check_request(r) for r in requests]
         if len(decisions) != len(requests):
@@ -408,11 +453,17 @@ class Authorizer:
         self._revision = decisions[-1].revision
         return decisions
 
+    def describe(self, request: Request) -> Decision:
+        """The decision :meth:`check_request` gives, with every reason's detail: a
+        sentence for people (a 403 body, a CLI). Typically called after a check
+        denied; the details never contain a secret."""
+        return self._decide("describe", _wit.request(request))
+
     def explain(self, request: Request) -> Explanation:
-        """The decision with the engine's step-by-step account."""
+        """The described decision with the engine's step-by-step account."""
         wit = _wit.request(request)
         try:
-            explanation = _wit.explanation(self._call("explain", wit))
+            explanation = self._lift(_wit.explanation, self._call("explain", wit))
         except EngineFailure as e:
             return Explanation(_engine_failure(e, self._revision), (str(e),))
         steps = tuple(_one_line(step) for step in explanation.steps[:MAX_STEPS])
@@ -462,11 +513,21 @@ class Authorizer:
 
     def _decide(self, name: str, wit_request: Any) -> Decision:
         try:
-            decision = _bounded(_wit.decision(self._call(name, wit_request)))
+            decision = _bounded(self._lift(_wit.decision, self._call(name, wit_request)))
         except EngineFailure as e:
             return _engine_failure(e, self._revision)
         self._revision = decision.revision
         return decision
+
+    def _lift(self, lift: Any, value: Any) -> Any:
+        """`lift(value, names)` with the names of the instance that answered (a
+        call rebuilds a failed instance before it runs, so it is the current one);
+        an answer the host cannot map raises :class:`EngineFailure`."""
+        assert self._instance is not None
+        try:
+            return lift(value, self._instance.names)
+        except UntrustedAnswer as e:
+            raise _untrusted(e) from None
 
     def _call(self, name: str, *args: Any) -> Any:
         if self._instance is None:

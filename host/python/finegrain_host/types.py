@@ -1,5 +1,10 @@
 """Typed requests, decisions and updates, mirroring the records of `wit/authz.wit`.
 
+Written by hand and checked against the WIT by ``tests/test_wit_types.py``: each
+record is the dataclass of the same name (``http-request`` is
+:class:`HttpRequest`) with the same fields in the same order, each enum a `str`
+enum of its cases in snake case, each variant a class per case.
+
 Every type converts to and from the JSON shapes the Rust host uses (serde,
 externally tagged, snake_case): ``to_json()`` returns plain dicts/lists/strings
 ready for :func:`json.dumps`, ``from_json()`` accepts the parsed value (or a JSON
@@ -12,6 +17,7 @@ constructors accept any iterable.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import json
@@ -34,7 +40,9 @@ __all__ = [
     "GitRequest",
     "Effect",
     "Boundary",
+    "ReasonCode",
     "Reason",
+    "PermissionNames",
     "Decision",
     "Explanation",
     "AccessEntry",
@@ -233,15 +241,21 @@ class HttpRequest(Request):
 
     With ``token=None`` the engine reads the token from the headers and query.
     ``headers`` accepts :class:`Header` objects or ``(name, value)`` pairs.
-    ``body`` is read only for GraphQL (``POST /api/graphql``): the JSON text
-    ``{"query": …, "variables": …, "operationName": …}``.
+    ``body`` is read for GraphQL and for POSTs with a form content type (or
+    none); ``None`` reads as an empty body. ``owner`` is the full path or id of
+    the project or group owning the object an object-addressed route names
+    (``/runners/:id``), when the host has looked it up: the route is then decided
+    at that namespace instead of at the instance boundary.
+
+    The fields are in the order of the WIT record (all are keyword-only).
     """
 
+    token: Optional[TokenRef] = None
     method: str
     path: str
     headers: Tuple[Header, ...] = ()
-    token: Optional[TokenRef] = None
     body: Optional[str] = None
+    owner: Optional[str] = None
     at: Timestamp = field(default_factory=now)
 
     TAG: ClassVar[str] = "http"
@@ -250,6 +264,7 @@ class HttpRequest(Request):
         _freeze(self, "headers", self.headers, _header)
 
     def _body_json(self) -> Dict[str, Any]:
+        # As the Rust host's serde: `body` and `owner` are left out when `None`.
         body: Dict[str, Any] = {
             "token": None if self.token is None else self.token.to_json(),
             "method": self.method,
@@ -259,6 +274,8 @@ class HttpRequest(Request):
         }
         if self.body is not None:
             body["body"] = self.body
+        if self.owner is not None:
+            body["owner"] = self.owner
         return body
 
     @classmethod
@@ -269,17 +286,21 @@ class HttpRequest(Request):
             path=body["path"],
             headers=body.get("headers", ()),
             body=body.get("body"),
+            owner=body.get("owner"),
             at=body["at"],
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class RefUpdate:
-    """One ref a push updates. ``force`` says the update is not a fast-forward."""
+    """One ref a push updates. ``force`` says the update is not a fast-forward.
 
-    name: str
+    The fields are in the order of the WIT record (all are keyword-only).
+    """
+
     old_id: str = ""
     new_id: str = ""
+    name: str
     force: bool = False
 
     def to_json(self) -> Dict[str, Any]:
@@ -382,25 +403,115 @@ class Boundary(str, enum.Enum):
         return self.value
 
 
+class ReasonCode(str, enum.Enum):
+    """Why a decision came out as it did: the cases of the WIT ``reason-code`` enum,
+    spelt in snake case as decisions, JSON and scenario files spell them
+    (``token-revoked`` is ``token_revoked``). A `str`, so
+    ``reason.code == "token_revoked"`` works.
+
+    :attr:`ENGINE_FAILURE` is the host's own: no engine returns it; the host
+    denies with it when the engine fails (a trap, a deadline, an answer it cannot
+    trust).
+    """
+
+    ALLOWED = "allowed"
+    TOKEN_MISSING = "token_missing"
+    TOKEN_UNKNOWN = "token_unknown"
+    TOKEN_REVOKED = "token_revoked"
+    TOKEN_EXPIRED = "token_expired"
+    USER_INACTIVE = "user_inactive"
+    MALFORMED_REQUEST = "malformed_request"
+    AMBIGUOUS_REQUEST = "ambiguous_request"
+    ENDPOINT_UNKNOWN = "endpoint_unknown"
+    ENDPOINT_NOT_FOR_TOKENS = "endpoint_not_for_tokens"
+    PERMISSION_UNKNOWN = "permission_unknown"
+    NAMESPACE_UNKNOWN = "namespace_unknown"
+    SCOPE_EXCLUDES_NAMESPACE = "scope_excludes_namespace"
+    TOKEN_LACKS_PERMISSION = "token_lacks_permission"
+    USER_LACKS_ABILITY = "user_lacks_ability"
+    BRANCH_PROTECTED = "branch_protected"
+    TAG_PROTECTED = "tag_protected"
+    FORCE_PUSH_FORBIDDEN = "force_push_forbidden"
+    #: Host only (not a WIT case): the engine failed, so the host denied.
+    ENGINE_FAILURE = "engine_failure"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The reason codes only a host writes, never the engine (not cases of the WIT enum).
+HOST_REASON_CODES = frozenset({ReasonCode.ENGINE_FAILURE})
+
+
 @dataclass(frozen=True)
 class Reason:
-    """A stable machine-readable `code` and a `detail` sentence for people."""
+    """A stable machine-readable `code` and, when the decision was described, a
+    `detail` sentence for people.
 
-    code: str
-    detail: str
+    The ``check`` calls return reasons without a detail (``None``: the engine
+    formats no text on that path); :meth:`Authorizer.describe` and ``explain``
+    fill it in. ``code`` accepts a :class:`ReasonCode` or its snake-case string.
+    """
+
+    code: ReasonCode
+    detail: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", ReasonCode(self.code))
+
+    @property
+    def text(self) -> str:
+        """The detail for people, or the code when the reason carries none."""
+        return self.code.value if self.detail is None else self.detail
 
     def to_json(self) -> Dict[str, str]:
-        return {"code": self.code, "detail": self.detail}
+        """``{"code": …, "detail": …}``, without ``detail`` when there is none (as the Rust host)."""
+        out = {"code": self.code.value}
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
 
     @classmethod
     def from_json(cls, value: Any) -> "Reason":
         value = _parse(value)
-        return cls(value["code"], value["detail"])
+        return cls(value["code"], value.get("detail"))
+
+
+@dataclass(frozen=True)
+class PermissionNames:
+    """The names of the permission ids the engine puts in decisions (WIT
+    ``permission-names``): ``raw[i]`` names raw permission id ``i`` and
+    ``assignable[i]`` assignable permission id ``i``.
+
+    They are those of the bundle's catalog and do not change with ``apply``;
+    :class:`Authorizer` reads them once per load and maps the ids of every
+    decision to names, so a :class:`Decision` carries names.
+    """
+
+    raw: Tuple[str, ...]
+    assignable: Tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _freeze(self, "raw", self.raw)
+        _freeze(self, "assignable", self.assignable)
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"raw": list(self.raw), "assignable": list(self.assignable)}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "PermissionNames":
+        value = _parse(value)
+        return cls(value["raw"], value["assignable"])
 
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
-    """The answer to one check."""
+    """The answer to one check.
+
+    ``required_permissions`` and ``accepted_permissions`` are names: the engine
+    sends ids (WIT ``permission-id`` and ``assignable-id``) and the host maps
+    them with the bundle's :class:`PermissionNames`.
+    """
 
     effect: Effect
     reasons: Tuple[Reason, ...]
@@ -420,15 +531,24 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
+        """Whether the effect is allow."""
         return self.effect is Effect.ALLOW
 
     @property
-    def codes(self) -> Tuple[str, ...]:
-        """The reason codes, in order."""
+    def codes(self) -> Tuple[ReasonCode, ...]:
+        """The reason codes, in order (each a `str` too)."""
         return tuple(r.code for r in self.reasons)
 
-    def has_reason(self, code: str) -> bool:
+    def has_reason(self, code: Union[ReasonCode, str]) -> bool:
+        """Whether any reason has this code."""
         return any(r.code == code for r in self.reasons)
+
+    def without_details(self) -> "Decision":
+        """The same decision with no reason detail: what a ``check`` call returns
+        for a request :meth:`Authorizer.describe` described."""
+        if all(r.detail is None for r in self.reasons):
+            return self
+        return dataclasses.replace(self, reasons=tuple(Reason(r.code) for r in self.reasons))
 
     def to_json(self) -> Dict[str, Any]:
         return {

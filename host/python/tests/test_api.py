@@ -30,7 +30,10 @@ from finegrain_host import (
     Legacy,
     Membership,
     NewToken,
+    PermissionNames,
     PermissionRequest,
+    Reason,
+    ReasonCode,
     ReceivePack,
     RefUpdate,
     RemoveMembership,
@@ -290,7 +293,114 @@ def test_each_call_shape(acme: Authorizer) -> None:
     requests = [push, receive, user]
     assert acme.check_batch(requests) == [acme.check_request(r) for r in requests]
     assert acme.check_batch([]) == []
-    assert acme.explain(user).decision == acme.check_http(user)
+    assert acme.explain(user).decision == acme.describe(user)
+    assert acme.describe(user).without_details() == acme.check_http(user)
+
+
+def test_check_has_no_details_and_describe_has_them(acme: Authorizer) -> None:
+    requests = [
+        ci_lists_branches(),  # allowed
+        HttpRequest(method="POST", path=BRANCHES, token=TokenRef.name("alice-ci"), at=AT),  # token lacks it
+        PermissionRequest(
+            token=TokenRef.name("dave-api"), permission="push_code", namespace="acme/platform/api",
+            ref_name="refs/heads/main", force=True, at=AT,
+        ),
+        GitRequest(token=TokenRef.name("alice-gone"), project="acme/platform/api", at=AT),
+        HttpRequest(method="GET", path="/api/v4/user", headers=[("PRIVATE-TOKEN", "glpat-made-up")], at=AT),
+    ]
+    checked = acme.check_batch(requests)
+    for request, decision in zip(requests, checked, strict=True):
+        # The check path formats no text: codes and ids only.
+        assert decision == acme.check_request(request)
+        assert all(r.detail is None for r in decision.reasons), decision
+        assert decision.to_json()["reasons"] == [{"code": r.code.value} for r in decision.reasons]
+        # describe: the same decision, with a sentence for every reason.
+        described = acme.describe(request)
+        assert (described.effect, described.codes) == (decision.effect, decision.codes)
+        assert described.required_permissions == decision.required_permissions
+        assert described.accepted_permissions == decision.accepted_permissions
+        assert (described.boundary, described.namespace, described.revision) == (
+            decision.boundary, decision.namespace, decision.revision,
+        )
+        assert described.without_details() == decision
+        assert all(isinstance(r.detail, str) and r.detail and "\n" not in r.detail for r in described.reasons)
+        assert all(r.text == r.detail for r in described.reasons)
+        assert all(r.text == r.code for r in decision.reasons)
+    assert [d.allowed for d in checked] == [True, False, False, False, False]
+    # A detail never carries the secret it was asked with.
+    assert "glpat-made-up" not in acme.describe(requests[-1]).reasons[0].detail
+
+
+def test_permission_ids_are_mapped_to_names(acme: Authorizer) -> None:
+    names = acme.permission_names()
+    assert isinstance(names, PermissionNames)
+    assert "read_branch" in names.raw and "read_repository" in names.assignable
+    assert len(set(names.raw)) == len(names.raw) and len(set(names.assignable)) == len(names.assignable)
+    decision = acme.check_http(ci_lists_branches())
+    assert decision.required_permissions == ("read_branch",)
+    assert decision.accepted_permissions == ("read_branch",)
+    push = acme.check(
+        PermissionRequest(token=TokenRef.name("dave-api"), permission="push_code", namespace="acme/platform/api", at=AT)
+    )
+    assert push.required_permissions == ("push_code",) and "push_code" in push.accepted_permissions
+    # Assignable permissions come in name order, as the WIT says.
+    assert list(push.accepted_permissions) == sorted(push.accepted_permissions)
+    # The table is the bundle's catalog: an update does not change it.
+    acme.apply([RevokeToken("alice-gone")])
+    assert acme.permission_names() == names
+    assert acme.check_http(ci_lists_branches()).required_permissions == ("read_branch",)
+
+
+def test_an_id_outside_the_names_table_fails_closed(acme: Authorizer) -> None:
+    # As if the engine's names table were shorter than the ids it answers with.
+    acme._instance.names = PermissionNames(("only",), ())
+    for decision in (acme.check_http(ci_lists_branches()), acme.describe(ci_lists_branches())):
+        assert decision.effect is Effect.DENY and decision.codes == (ReasonCode.ENGINE_FAILURE,)
+        assert decision.required_permissions == () and decision.accepted_permissions == ()
+        assert "outside its names table" in decision.reasons[0].detail
+    explanation = acme.explain(ci_lists_branches())
+    assert explanation.decision.codes == ("engine_failure",)
+    # In a batch only the entries with ids outside the table are denied so; a
+    # decision without permissions is still answered.
+    unknown = HttpRequest(method="GET", path="/api/v4/user", headers=[("PRIVATE-TOKEN", "glpat-made-up")], at=AT)
+    batch = acme.check_batch([ci_lists_branches(), unknown])
+    assert [d.codes for d in batch] == [("engine_failure",), ("token_unknown",)]
+    # The engine itself did not fail: no rebuild, and the real table maps again.
+    assert not acme._poisoned
+    acme._instance.names = acme.host._instantiate(acme._bundle).names
+    assert acme.check_http(ci_lists_branches()).allowed
+
+
+def test_http_request_owner_crosses_the_boundary_and_round_trips_in_json(acme: Authorizer) -> None:
+    runner = HttpRequest(method="GET", path="/api/v4/runners/5", token=TokenRef.name("dave-api"), owner="acme", at=AT)
+    assert runner.owner == "acme"
+    # Lowered with the request (the engine takes the field); decided, not refused.
+    decision = acme.check_http(runner)
+    assert decision.codes and "engine_failure" not in decision.codes
+    assert acme.check_batch([runner]) == [decision]
+    # JSON: the Rust host's serde shape, `owner` left out when there is none.
+    body = runner.to_json()["http"]
+    assert body["owner"] == "acme"
+    assert Request.from_json(runner.to_json()) == runner == HttpRequest.from_json(runner.to_json())
+    without = HttpRequest(method="GET", path="/api/v4/runners/5", at=AT)
+    assert without.owner is None and "owner" not in without.to_json()["http"]
+    assert Request.from_json(without.to_json()) == without
+    assert Request.from_json({"http": {"method": "GET", "path": "/", "headers": [], "token": None, "owner": "7", "at": 1}}).owner == "7"
+
+
+def test_reason_codes_and_json() -> None:
+    reason = Reason("token_revoked")
+    assert reason.code is ReasonCode.TOKEN_REVOKED and reason.code == "token_revoked" and reason.detail is None
+    assert reason.to_json() == {"code": "token_revoked"} and Reason.from_json({"code": "token_revoked"}) == reason
+    described = Reason(ReasonCode.TOKEN_REVOKED, "token \"x\" was revoked")
+    assert described.to_json() == {"code": "token_revoked", "detail": 'token "x" was revoked'}
+    assert Reason.from_json(described.to_json()) == described and described.text == described.detail
+    assert str(ReasonCode.ALLOWED) == "allowed" and "allowed" in {ReasonCode.ALLOWED}
+    with pytest.raises(ValueError):
+        Reason("no_such_code")
+    d = Decision.from_json({"effect": "deny", "reasons": [{"code": "token_missing"}]})
+    assert d.codes == (ReasonCode.TOKEN_MISSING,) and d.has_reason("token_missing")
+    assert d.to_json()["reasons"] == [{"code": "token_missing"}]
 
 
 def test_wrong_request_type_is_a_type_error(acme: Authorizer) -> None:
@@ -352,13 +462,17 @@ def test_a_trap_fails_closed_and_the_instance_recovers(component_bytes: bytes, a
     # traps; the host then decides each entry alone, each within the limit.
     path = "/api/v4/user?" + "x" * 4096
     huge = [HttpRequest(method="GET", path=path, token=TokenRef.name("alice-profile"), at=AT)] * (mib * 512)
+    names = authz._instance.names
     decisions = authz.check_batch(huge)
     assert len(decisions) == len(huge)
     alone = authz.check_http(huge[0])
     assert "engine_failure" not in alone.codes
     assert all(d == alone for d in decisions)
 
-    # The next call runs in a rebuilt instance with the updates replayed.
+    # The calls after the trap ran in a rebuilt instance with the updates
+    # replayed, which read the names table again.
     assert authz.revision() == 1
-    assert authz.check_http(HttpRequest(method="GET", path="/api/v4/user", token=TokenRef.name("alice-profile"), at=AT)).allowed
+    assert authz._instance.names is not names and authz.permission_names() == names
+    allowed = authz.check_http(HttpRequest(method="GET", path="/api/v4/user", token=TokenRef.name("alice-profile"), at=AT))
+    assert allowed.allowed and allowed.required_permissions == alone.required_permissions
     authz.close()

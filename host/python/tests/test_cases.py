@@ -1,5 +1,8 @@
 """Every exported scenario case through the Python host: the decision must meet
-the case's expectation and equal, field for field, what the Rust host decided."""
+the case's expectation and equal, field for field, what the Rust host decided.
+
+The exported decisions come from the `check` path: no reason has a detail.
+`describe` and `explain` must give the same decision with every detail."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def assert_same_decision(got: Decision, case: Dict[str, Any]) -> None:
     expected = case["decision"]
     # Field by field first, for a readable failure.
     assert got.effect.value == expected["effect"]
-    assert [(r.code, r.detail) for r in got.reasons] == [(r["code"], r["detail"]) for r in expected["reasons"]]
+    assert [(r.code, r.detail) for r in got.reasons] == [(r["code"], r.get("detail")) for r in expected["reasons"]]
     assert list(got.required_permissions) == expected["required_permissions"]
     assert list(got.accepted_permissions) == expected["accepted_permissions"]
     assert (None if got.boundary is None else got.boundary.value) == expected["boundary"]
@@ -41,6 +44,13 @@ def assert_same_decision(got: Decision, case: Dict[str, Any]) -> None:
     # And as whole values, both ways.
     assert got == Decision.from_json(expected)
     assert got.to_json() == expected
+
+
+def assert_has_details(got: Decision) -> None:
+    """Every reason of a described decision has a one-line sentence."""
+    for r in got.reasons:
+        assert isinstance(r.detail, str) and r.detail and "\n" not in r.detail, r
+        assert r.text == r.detail
 
 
 def assert_meets(got: Decision, case: Dict[str, Any]) -> None:
@@ -59,10 +69,24 @@ def test_case_single_call(item: Any, authorizers: Dict[Path, Authorizer]) -> Non
 
 
 @pytest.mark.parametrize("item", CASES, ids=[_id(c) for c in CASES])
+def test_case_describe(item: Any, authorizers: Dict[Path, Authorizer]) -> None:
+    f, case = item
+    request = Request.from_json(case["request"])
+    described = authorizers[f].describe(request)
+    assert_has_details(described)
+    # The same decision as `check` (effect, codes, permissions, …), details aside.
+    assert_same_decision(described.without_details(), case)
+    assert described.without_details() == authorizers[f].check_request(request)
+
+
+@pytest.mark.parametrize("item", CASES, ids=[_id(c) for c in CASES])
 def test_case_explain(item: Any, authorizers: Dict[Path, Authorizer]) -> None:
     f, case = item
-    explanation = authorizers[f].explain(Request.from_json(case["request"]))
-    assert_same_decision(explanation.decision, case)
+    request = Request.from_json(case["request"])
+    explanation = authorizers[f].explain(request)
+    assert_has_details(explanation.decision)
+    assert_same_decision(explanation.decision.without_details(), case)
+    assert explanation.decision == authorizers[f].describe(request)
     assert explanation.steps and all(isinstance(s, str) and s for s in explanation.steps)
 
 

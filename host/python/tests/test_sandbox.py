@@ -1,7 +1,8 @@
 """The Python host against a hostile engine component (host/tests/hostile, built
 by the Rust sandbox tests into target/hostile.component.wasm, or
-$FINEGRAIN_HOSTILE_COMPONENT): an endless loop, a memory bomb, a trap and a huge
-output. Each is denied with ``engine_failure`` and a one-line reason, the host
+$FINEGRAIN_HOSTILE_COMPONENT): an endless loop, a memory bomb, a trap, a huge
+output and a permission id outside the names table. Each is denied with
+``engine_failure`` and a one-line reason (or cut to one bounded line), the host
 answers the next request, and memory stays within the instance's limit."""
 
 from __future__ import annotations
@@ -99,3 +100,17 @@ def test_a_hanging_load_is_interrupted(hostile_host: EngineHost) -> None:
     with pytest.raises(EngineFailure, match="^cannot load the bundle: the engine ran past its deadline of 500 ms"):
         hostile_host.load(b"loop")
     assert hostile_host.load(b"fine").revision() == 1
+
+
+def test_a_permission_id_outside_the_names_table_fails_closed(hostile_host: EngineHost) -> None:
+    authz = hostile_host.load(b"any")
+    assert authz.permission_names().raw == ("read_code",)
+    # The guest allows, naming raw permission id 65535: the host cannot trust it.
+    for decision in (authz.check(ask("bad-id")), authz.describe(ask("bad-id"))):
+        detail = failure_detail(decision)
+        assert detail == "the engine answered a raw permission id 65535, outside its names table of 1"
+    assert "outside" in authz.explain(ask("bad-id")).decision.reasons[0].detail
+    assert allowed(authz.check(ask("read_code")))
+    decisions = authz.check_batch([ask("read_code"), ask("bad-id"), ask("read_code")])
+    assert [allowed(d) for d in decisions] == [True, False, True]
+    assert "names table" in failure_detail(decisions[1])
