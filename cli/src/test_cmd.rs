@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use finegrain_host::api::Timestamp;
-use finegrain_host::runtime::EngineHost;
+use finegrain_host::runtime::{Authorizer, EngineHost};
 use finegrain_host::{scenario, world_file};
 
 use crate::style::Style;
@@ -59,7 +59,7 @@ pub fn test(host: &EngineHost, args: &TestArgs) -> Result<ExitCode> {
         }
         let outcomes = scenario::run(&mut authorizer, &cases, default_at);
         if let Some(dir) = &args.export {
-            export_cases(dir, path, &policy.bundle, &cases, &outcomes, default_at)?;
+            export_cases(dir, path, &mut authorizer, &policy.bundle, &cases, &outcomes, default_at)?;
         }
         suites.push(Suite { file: path.display().to_string(), outcomes });
     }
@@ -89,9 +89,9 @@ fn print_outcomes(suites: &[Suite], style: Style) -> usize {
             style.bad("FAIL"),
             outcome.name,
             outcome.expected,
-            scenario::summary(&outcome.decision)
+            scenario::summary(outcome.shown())
         );
-        for r in &outcome.decision.reasons {
+        for r in &outcome.shown().reasons {
             println!("        {}: {}", r.code, r.text());
         }
     }
@@ -115,8 +115,8 @@ fn junit(suites: &[Suite]) -> String {
                 let _ = writeln!(xml, "    <testcase classname=\"{file}\" name=\"{name}\"/>");
                 continue;
             }
-            let message = format!("expected {}, got {}", o.expected, scenario::summary(&o.decision));
-            let details: Vec<String> = o.decision.reasons.iter().map(|r| format!("{}: {}", r.code, r.text())).collect();
+            let message = format!("expected {}, got {}", o.expected, scenario::summary(o.shown()));
+            let details: Vec<String> = o.shown().reasons.iter().map(|r| format!("{}: {}", r.code, r.text())).collect();
             let _ = writeln!(xml, "    <testcase classname=\"{file}\" name=\"{name}\">");
             let _ = writeln!(
                 xml,
@@ -152,10 +152,12 @@ fn xml_escape(text: &str) -> String {
     out
 }
 
-/// Writes a file's bundle and its cases as JSON for other hosts.
+/// Writes a file's bundle and its cases as JSON for other hosts: each case
+/// with the Rust host's decision (`check`) and its described decision.
 fn export_cases(
     dir: &Path,
     file: &Path,
+    authorizer: &mut Authorizer,
     bundle: &[u8],
     cases: &[world_file::Case],
     outcomes: &[scenario::Outcome],
@@ -168,12 +170,15 @@ fn export_cases(
         .iter()
         .zip(outcomes)
         .map(|(case, outcome)| {
+            let request = scenario::case_request(case, default_at);
+            let described = authorizer.describe(&request);
             serde_json::json!({
                 "name": case.name,
-                "request": scenario::case_request(case, default_at),
+                "request": request,
                 "expect": if case.expect_allow { "allow" } else { "deny" },
                 "reasons": case.reasons,
                 "decision": outcome.decision,
+                "described": described,
             })
         })
         .collect();

@@ -3,7 +3,7 @@
 //!
 //!     callgrind_check native|decide|component SHAPE ITERATIONS
 //!
-//! `native` is the engine's `check_request` (a decision with names and
+//! `native` is the engine's `check_request` (a decision with names, no
 //! details), `decide` its hot path (codes and ids, no text), `component` the
 //! Rust host's `check_request` through the WebAssembly component. The world is the example (`examples/acme.yaml`); SHAPE is one of the
 //! requests below. Only [`measured`] is instrumented (callgrind's
@@ -45,7 +45,30 @@ fn shapes() -> Vec<(&'static str, Request)> {
                 at: AT,
             }),
         ),
+        ("graphql_argument_fanout", graphql(argument_fanout())),
     ]
+}
+
+/// A GraphQL POST with `body`, from a token that may read every project.
+fn graphql(body: String) -> Request {
+    Request::Http(HttpRequest {
+        token: Some(TokenRef::Secret("glpat-alice-everywhere".into())),
+        method: "POST".into(),
+        path: "/api/graphql".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Some(body),
+        owner: None,
+        at: AT,
+    })
+}
+
+/// The costliest GraphQL body of `benches/graphql.rs`: 1000 aliased root
+/// fields, each passing a 999-key variable.
+fn argument_fanout() -> String {
+    let fields: String = (0..1000).map(|i| format!(" f{i}:project(x:$v){{id}}")).collect();
+    let keys: Vec<String> = (0..999).map(|i| format!("\"{i:x}\":0")).collect();
+    let query = serde_json::to_string(&format!("query($v: Input) {{{fields} }}")).unwrap_or_default();
+    format!("{{\"query\":{query},\"variables\":{{\"v\":{{{}}}}}}}", keys.join(","))
 }
 
 /// The instrumented loop: `iterations` decisions of one request.

@@ -1,5 +1,6 @@
 // node replay.mjs CASES_JSON BUNDLE: prints, as a JSON list, this host's
-// decision for each case's request, in order (for the cross-host agreement test).
+// decision and described decision for each case's request, in order
+// (`{decision, described}`, for the cross-host agreement test).
 import { readFile } from "node:fs/promises";
 import { Authorizer } from "./index.js";
 
@@ -10,4 +11,5 @@ if (!casesPath || !bundlePath) {
 }
 const cases = JSON.parse(await readFile(casesPath, "utf8"));
 const authz = await Authorizer.fromFile(bundlePath);
-console.log(JSON.stringify(cases.map((c) => authz.decide(c.request)), null, 2));
+const answers = cases.map((c) => ({ decision: authz.decide(c.request), described: authz.describe(c.request) }));
+console.log(JSON.stringify(answers, null, 2));

@@ -68,7 +68,17 @@ pub struct Outcome {
     pub name: String,
     pub passed: bool,
     pub expected: String,
+    /// The decision of `check` (codes, no details).
     pub decision: Decision,
+    /// For a failing case, the same request described (reasons with details).
+    pub described: Option<Decision>,
+}
+
+impl Outcome {
+    /// The decision to show people: described when the case failed.
+    pub fn shown(&self) -> &Decision {
+        self.described.as_ref().unwrap_or(&self.decision)
+    }
 }
 
 /// Runs cases through the component, in one batch call; a failing case is
@@ -82,11 +92,13 @@ pub fn run(authorizer: &mut Authorizer, cases: &[Case], default_at: Timestamp) -
         .zip(decisions)
         .map(|((case, request), decision)| {
             let passed = meets(case, &decision);
-            (case, passed, if passed { decision } else { authorizer.describe(request) })
+            let described = (!passed).then(|| authorizer.describe(request));
+            (case, passed, decision, described)
         })
-        .map(|(case, passed, decision)| Outcome {
+        .map(|(case, passed, decision, described)| Outcome {
             name: case.name.clone(),
             passed,
+            described,
             expected: format!(
                 "{}{}",
                 if case.expect_allow { "allow" } else { "deny" },

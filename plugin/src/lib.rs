@@ -164,14 +164,16 @@ impl Authorizer {
     /// Applies updates all together or not at all; returns the new revision.
     ///
     /// The world is rebuilt and revalidated from scratch, so an update can never
-    /// leave the policy in a state a bundle could not describe.
+    /// leave the policy in a state a bundle could not describe; the compiled
+    /// catalog (router, permission ids, GraphQL tables) is shared, not rebuilt.
     pub fn apply(&mut self, updates: &[Update]) -> Result<u64, String> {
         let mut world = self.policy.world();
         for (i, update) in updates.iter().enumerate() {
             apply_one(&mut world, update).map_err(|e| format!("update {i}: {e}"))?;
         }
         world.revision += 1;
-        let policy = Policy::new(self.policy.catalog.clone(), world).map_err(|e| format!("update rejected: {e}"))?;
+        let policy = Policy::with_vocabulary(self.policy.vocabulary.clone(), world)
+            .map_err(|e| format!("update rejected: {e}"))?;
         self.policy = policy;
         Ok(self.policy.world.revision)
     }

@@ -112,13 +112,11 @@ pub struct TokenRec {
     pub revoked: bool,
 }
 
-/// The compiled policy.
-pub struct Policy {
+/// The catalog compiled once: permission ids, the router, the GraphQL tables,
+/// what each legacy scope covers. Immutable and shared between the policies
+/// `apply` makes, which recompile only the world.
+pub struct Vocabulary {
     pub catalog: Catalog,
-    /// The world's revision and small sections; its `tokens` is always empty:
-    /// the tokens live in `tokens` and the indexes ([`Policy::world`] puts them
-    /// back together).
-    pub world: World,
     pub router: Router,
     pub perm_ids: HashMap<String, PermId>,
     pub assignable_ids: HashMap<String, usize>,
@@ -140,6 +138,17 @@ pub struct Policy {
     pub scope_ids: HashMap<String, usize>,
     /// Raw permissions each legacy scope covers in permission-shaped checks.
     pub scope_perms: Vec<PermSet>,
+    pub download_code: Option<PermId>,
+    pub push_code: Option<PermId>,
+}
+
+/// The compiled policy: the shared vocabulary, and the world's indexes.
+pub struct Policy {
+    pub vocabulary: Arc<Vocabulary>,
+    /// The world's revision and small sections; its `tokens` is always empty:
+    /// the tokens live in `tokens` and the indexes ([`Policy::world`] puts them
+    /// back together).
+    pub world: World,
     pub users: Vec<UserRec>,
     pub user_ids: HashMap<String, usize>,
     pub namespaces: Vec<Ns>,
@@ -154,8 +163,16 @@ pub struct Policy {
     pub grant_ns: Vec<usize>,
     /// The assignable permission ids of each permission list grants refer to.
     pub grant_lists: Vec<Vec<usize>>,
-    pub download_code: Option<PermId>,
-    pub push_code: Option<PermId>,
+}
+
+/// A policy reads its vocabulary's tables as its own (`policy.router`,
+/// `policy.catalog`): they are shared, not copied, between policies.
+impl std::ops::Deref for Policy {
+    type Target = Vocabulary;
+
+    fn deref(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
 }
 
 /// Checks a path of slash-separated segments: no empty, dot or odd segments.
@@ -173,18 +190,48 @@ impl Policy {
     /// Decodes and compiles a bundle; its token table is read as it is.
     pub fn from_bytes(bytes: &[u8]) -> Result<Policy, String> {
         let payload = bundle::decode_payload(bytes)?;
-        Policy::build(payload.catalog, payload.world, payload.tokens)
+        Policy::build(Arc::new(Vocabulary::compile(payload.catalog)?), payload.world, payload.tokens)
     }
 
     /// Compiles a catalog and a world; the error names the offending item as
     /// `section[index].field: problem`.
-    pub fn new(catalog: Catalog, mut world: World) -> Result<Policy, String> {
-        let tokens = TokenTable::from_tokens(&std::mem::take(&mut world.tokens));
-        Policy::build(catalog, world, tokens)
+    pub fn new(catalog: Catalog, world: World) -> Result<Policy, String> {
+        Policy::with_vocabulary(Arc::new(Vocabulary::compile(catalog)?), world)
     }
 
-    /// Compiles a catalog, a world without tokens, and its token table.
-    fn build(catalog: Catalog, world: World, tokens: TokenTable) -> Result<Policy, String> {
+    /// Compiles a world against an already compiled vocabulary (`apply`).
+    pub fn with_vocabulary(vocabulary: Arc<Vocabulary>, mut world: World) -> Result<Policy, String> {
+        let tokens = TokenTable::from_tokens(&std::mem::take(&mut world.tokens));
+        Policy::build(vocabulary, world, tokens)
+    }
+
+    /// Compiles a world without tokens, and its token table.
+    fn build(vocabulary: Arc<Vocabulary>, world: World, tokens: TokenTable) -> Result<Policy, String> {
+        let mut policy = Policy {
+            vocabulary,
+            users: Vec::new(),
+            user_ids: HashMap::default(),
+            namespaces: Vec::new(),
+            ns_by_path: HashMap::default(),
+            project_ids: HashMap::default(),
+            group_ids: HashMap::default(),
+            roles: Vec::new(),
+            tokens: Vec::new(),
+            token_by_digest: DigestIndex::default(),
+            token_by_name: NameIndex::default(),
+            grant_ns: Vec::new(),
+            grant_lists: Vec::new(),
+            world: World::default(),
+        };
+        policy.load_world(world, tokens)?;
+        Ok(policy)
+    }
+}
+
+impl Vocabulary {
+    /// Compiles a catalog: validated, its names interned as ids, its routes
+    /// and GraphQL fields indexed.
+    pub fn compile(catalog: Catalog) -> Result<Vocabulary, String> {
         catalog.validate().map_err(|e| format!("catalog: {e}"))?;
         let router = Router::new(&catalog.endpoints)?;
         let perm_ids: HashMap<String, PermId> =
@@ -243,7 +290,7 @@ impl Policy {
             })
             .collect();
 
-        let mut policy = Policy {
+        Ok(Vocabulary {
             router,
             perm_ids,
             assignable_ids,
@@ -257,27 +304,14 @@ impl Policy {
             graphql_type_perms,
             scope_ids,
             scope_perms,
-            users: Vec::new(),
-            user_ids: HashMap::default(),
-            namespaces: Vec::new(),
-            ns_by_path: HashMap::default(),
-            project_ids: HashMap::default(),
-            group_ids: HashMap::default(),
-            roles: Vec::new(),
-            tokens: Vec::new(),
-            token_by_digest: DigestIndex::default(),
-            token_by_name: NameIndex::default(),
-            grant_ns: Vec::new(),
-            grant_lists: Vec::new(),
             download_code,
             push_code,
             catalog,
-            world: World::default(),
-        };
-        policy.load_world(world, tokens)?;
-        Ok(policy)
+        })
     }
+}
 
+impl Policy {
     fn load_world(&mut self, world: World, tokens: TokenTable) -> Result<(), String> {
         self.load_users(&world)?;
         self.load_namespaces(&world)?;

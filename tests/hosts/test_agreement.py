@@ -4,8 +4,9 @@ Every case of every exported scenario file (target/cases/*.cases.json, written b
 `finegrain test … --export target/cases`, which also records the Rust host's
 decision) is decided again by the Python host and by the JavaScript host
 (`host/js/replay.mjs`); the three decisions must be equal as JSON: effect,
-reasons (codes and details), required and accepted permissions, boundary,
-namespace and revision.
+reason codes, required and accepted permissions, boundary, namespace and
+revision. The same holds for the described decisions (`describe`), whose reasons
+carry their details too.
 """
 
 import json
@@ -36,10 +37,14 @@ def test_cases_were_exported():
 def test_rust_python_and_javascript_agree(cases_file: Path):
     bundle = cases_file.with_name(cases_file.name.removesuffix(".cases.json") + ".bundle")
     cases = json.loads(cases_file.read_text())
-    rust = [case["decision"] for case in cases]
+    rust = [{"decision": case["decision"], "described": case["described"]} for case in cases]
 
     authz = Authorizer.from_files(COMPONENT, bundle)
-    python = [d.to_json() for d in authz.check_batch([Request.from_json(case["request"]) for case in cases])]
+    requests = [Request.from_json(case["request"]) for case in cases]
+    python = [
+        {"decision": decision.to_json(), "described": authz.describe(request).to_json()}
+        for request, decision in zip(requests, authz.check_batch(requests))
+    ]
 
     replay = subprocess.run(
         ["node", str(REPO / "host" / "js" / "replay.mjs"), str(cases_file), str(bundle)],
