@@ -525,11 +525,11 @@ fn token(cx: &Ctx, i: usize, t: TokenDoc) -> Result<world::Token, InputError> {
             return Err(cx.err(format!("{place}.scopes"), "a fine-grained token has grants, not scopes".into()));
         }
         let mut grants = Vec::new();
-        for (j, g) in t.grants.into_iter().enumerate() {
+        for (j, mut g) in t.grants.into_iter().enumerate() {
             let access = match g.access.as_str() {
                 "personal_projects" => GrantAccess::PersonalProjects,
                 "all_memberships" => GrantAccess::AllMemberships,
-                "selected_memberships" => GrantAccess::SelectedMemberships(g.namespaces),
+                "selected_memberships" => GrantAccess::SelectedMemberships(std::mem::take(&mut g.namespaces)),
                 "user" => GrantAccess::User,
                 "instance" => GrantAccess::Instance,
                 other => {
