@@ -5,7 +5,9 @@
 //! `check`, about 30 ns of the figure), so the median and the 99th percentile
 //! are per decision. Load times are the bundle decoded by the native engine and
 //! loaded into a fresh component instance; the peak memory is the process's
-//! high-water mark (`VmHWM`), which includes the compiled component.
+//! high-water mark (`VmHWM`), which includes the compiled component. The
+//! component's `check-batch` is timed too, in batches of [`BATCH`] requests:
+//! the cost per decision when a host pays the call boundary once per batch.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +19,9 @@ use finegrain_host::api::{Decision, Request, Timestamp};
 use finegrain_host::runtime::EngineHost;
 use finegrain_host::scenario;
 use serde::Serialize;
+
+/// Requests per timed `check-batch` call.
+const BATCH: usize = 1000;
 
 /// `finegrain bench`'s arguments.
 #[derive(Args)]
@@ -56,6 +61,9 @@ struct FileReport {
     component_load_ms: f64,
     native: Percentiles,
     component: Percentiles,
+    /// Nanoseconds per decision of the component's `check-batch`: the median
+    /// over the timed batches.
+    component_batch_ns: u64,
 }
 
 /// Runs `finegrain bench`. A case on which the native engine and the component
@@ -124,6 +132,7 @@ fn bench_file(
     }
     let mut native_samples = time_each(&requests, samples, |r| native.check_request(r));
     let mut component_samples = time_each(&requests, samples, |r| component.check_request(r));
+    let component_batch_ns = time_batches(&requests, samples, |batch| component.check_batch(batch));
     let report = FileReport {
         file: path.display().to_string(),
         cases: cases.len(),
@@ -134,6 +143,7 @@ fn bench_file(
         component_load_ms: millis(component_load),
         native: percentiles(&mut native_samples),
         component: percentiles(&mut component_samples),
+        component_batch_ns,
     };
     Ok((report, native_samples, component_samples))
 }
@@ -150,6 +160,20 @@ fn time_each(requests: &[Request], samples: usize, mut decide: impl FnMut(&Reque
             u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
         })
         .collect()
+}
+
+/// Times `check-batch` on batches of [`BATCH`] requests cycling through
+/// `requests`, about `samples` decisions in all; the median per decision.
+fn time_batches(requests: &[Request], samples: usize, mut decide: impl FnMut(&[Request]) -> Vec<Decision>) -> u64 {
+    let batch: Vec<Request> = requests.iter().cycle().take(BATCH).cloned().collect();
+    let mut per_decision: Vec<u64> = (0..samples.div_ceil(BATCH))
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(decide(std::hint::black_box(&batch)));
+            u64::try_from(started.elapsed().as_nanos() / BATCH as u128).unwrap_or(u64::MAX)
+        })
+        .collect();
+    percentiles(&mut per_decision).median_ns
 }
 
 /// The median and 99th percentile (nearest rank) of `samples`, sorting them.
@@ -190,6 +214,7 @@ impl Summary {
             "native_p99_ns": self.native.p99_ns,
             "component_median_ns": self.component.median_ns,
             "component_p99_ns": self.component.p99_ns,
+            "component_batch_median_ns": median(files.iter().map(|f| f.component_batch_ns)),
             "load_ms": self.load_ms,
             "native_load_ms": self.native_load_ms,
             "compile_ms": self.compile_ms,
@@ -218,6 +243,11 @@ fn print_file(r: &FileReport) {
     println!("  load       native {:.3} ms, component {:.3} ms", r.native_load_ms, r.component_load_ms);
     print_engine("native", r.native);
     print_engine("component", r.component);
+    let per_second = 1e9 / r.component_batch_ns.max(1) as f64;
+    println!(
+        "  component check-batch: {} ns per decision ({per_second:.0} decisions per second)",
+        r.component_batch_ns
+    );
 }
 
 fn print_engine(name: &str, p: Percentiles) {
@@ -236,4 +266,11 @@ mod tests {
         let p = percentiles(&mut [7]);
         assert_eq!((p.median_ns, p.p99_ns), (7, 7));
     }
+}
+
+/// The median of some figures (the lower middle one), 0 for none.
+fn median(figures: impl Iterator<Item = u64>) -> u64 {
+    let mut all: Vec<u64> = figures.collect();
+    all.sort_unstable();
+    all.get(all.len().saturating_sub(1) / 2).copied().unwrap_or(0)
 }
