@@ -1,5 +1,7 @@
 //! Reading the TSV data files and checking that the catalog hangs together.
 
+mod owner;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -248,6 +250,12 @@ impl Catalog {
             }
             let label = format!("{} {}", e.method, e.path);
             check_needs("endpoints.tsv", line, &label, "endpoint", &e.permissions, e.boundary)?;
+            if let Some(rule) = &e.owner {
+                owner::check(e, rule).map_err(|message| err("endpoints.tsv", line, message))?;
+                for boundary in &rule.boundaries {
+                    check_needs("endpoints.tsv", line, &label, "owner", &rule.permissions, *boundary)?;
+                }
+            }
             let param_needed = matches!(e.boundary, Boundary::Project | Boundary::Group);
             match (&e.boundary_param, param_needed) {
                 (None, true) => {
@@ -417,8 +425,18 @@ fn parse_assignable(text: &str) -> Result<Vec<Assignable>, CatalogError> {
 }
 
 fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
-    const COLUMNS: &[&str] =
-        &["method", "path", "permissions", "boundary", "boundary_param", "origin", "auth", "reference"];
+    const COLUMNS: &[&str] = &[
+        "method",
+        "path",
+        "permissions",
+        "boundary",
+        "boundary_param",
+        "origin",
+        "auth",
+        "reference",
+        "owner_permissions",
+        "owner_boundaries",
+    ];
     rows("endpoints.tsv", text, COLUMNS)?
         .map(|row| {
             let boundary = row.get("boundary");
@@ -438,6 +456,7 @@ fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
                 auth: Auth::parse(auth)
                     .ok_or_else(|| row.error(format!("auth must be token, anonymous or service, not {auth:?}")))?,
                 reference: row.required("reference")?,
+                owner: owner::parse(&row)?,
             })
         })
         .collect()
