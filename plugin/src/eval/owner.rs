@@ -83,3 +83,152 @@ impl Policy {
         Ok((ns, boundary))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use finegrain_catalog::Catalog;
+
+    use super::*;
+    use crate::api::{Grant, GrantAccess, TokenKind};
+    use crate::world::{Group, Member, Project, Token, User, Visibility, World};
+
+    fn token(name: &str, digest: u8, namespaces: &[&str], permissions: &[&str]) -> Token {
+        let access = GrantAccess::SelectedMemberships(namespaces.iter().map(|n| (*n).to_owned()).collect());
+        let permissions = permissions.iter().map(|p| (*p).to_owned()).collect();
+        Token {
+            name: name.into(),
+            user: "alice".into(),
+            digest: [digest; 32],
+            kind: TokenKind::FineGrained(vec![Grant { access, permissions }]),
+            expires: None,
+            revoked: false,
+        }
+    }
+
+    /// alice maintains acme (and so acme/api); other/app is not hers.
+    fn policy() -> Policy {
+        let group = |path: &str, id| Group { path: path.into(), id: Some(id), visibility: Visibility::Private };
+        let project = |path: &str, id| Project {
+            path: path.into(),
+            id: Some(id),
+            visibility: Visibility::Private,
+            protected_branches: Vec::new(),
+            protected_tags: Vec::new(),
+        };
+        let world = World {
+            users: vec![User { username: "alice".into(), id: None, admin: false, active: true }],
+            groups: vec![group("acme", 1), group("other", 2)],
+            projects: vec![project("acme/api", 10), project("other/app", 20)],
+            members: vec![Member {
+                user: "alice".into(),
+                namespace: "acme".into(),
+                role: "maintainer".into(),
+                expires: None,
+            }],
+            tokens: vec![
+                token("runners", 1, &["acme/api"], &["read_runner", "delete_runner"]),
+                token("registries", 2, &["acme"], &["read_virtual_registry"]),
+            ],
+            ..World::default()
+        };
+        Policy::new(Catalog::builtin().unwrap(), world).unwrap()
+    }
+
+    fn request(token: &str, method: &str, path: &str, owner: Option<&str>) -> Request {
+        Request::Http(HttpRequest {
+            token: Some(TokenRef::Name(token.into())),
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+            owner: owner.map(Into::into),
+            at: 0,
+        })
+    }
+
+    fn codes(verdict: &Verdict<'_>) -> Vec<&'static str> {
+        verdict.causes.iter().map(|c| c.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_runner_is_read_and_deleted_at_its_owning_project() {
+        let policy = policy();
+        for method in ["GET", "DELETE"] {
+            for owner in ["acme/api", "10"] {
+                let verdict =
+                    policy.decide(&request("runners", method, "/api/v4/runners/7", Some(owner)), &mut Trace::off());
+                assert_eq!(codes(&verdict), ["allowed"], "{method} owned by {owner}");
+                assert_eq!((verdict.boundary, verdict.namespace), (Some(Boundary::Project), Some("acme/api")));
+            }
+        }
+    }
+
+    #[test]
+    fn without_an_owner_the_route_stays_with_administrators() {
+        let policy = policy();
+        let verdict = policy.decide(&request("runners", "GET", "/api/v4/runners/7", None), &mut Trace::off());
+        assert_eq!(verdict.effect, Effect::Deny);
+        assert_eq!(verdict.boundary, Some(Boundary::Instance));
+        assert!(verdict.has(Code::UserLacksAbility));
+    }
+
+    #[test]
+    fn an_owner_outside_the_grants_or_unknown_is_denied() {
+        let policy = policy();
+        let outside =
+            policy.decide(&request("runners", "GET", "/api/v4/runners/7", Some("other/app")), &mut Trace::off());
+        assert!(outside.has(Code::ScopeExcludesNamespace), "{:?}", codes(&outside));
+        for owner in ["nowhere/else", "999", "alice", ""] {
+            let unknown =
+                policy.decide(&request("runners", "GET", "/api/v4/runners/7", Some(owner)), &mut Trace::off());
+            assert_eq!(codes(&unknown), ["namespace_unknown"], "{owner:?}");
+        }
+    }
+
+    #[test]
+    fn an_owner_of_the_wrong_kind_is_malformed() {
+        let policy = policy();
+        // delete_runner applies at projects only; virtual registries belong to groups.
+        let cases = [
+            ("runners", "DELETE", "/api/v4/runners/7", "acme", "owned by a project"),
+            ("registries", "GET", "/api/v4/virtual_registries/packages/maven/registries/3", "acme/api", "by a group"),
+        ];
+        for (token, method, path, owner, says) in cases {
+            let verdict = policy.decide(&request(token, method, path, Some(owner)), &mut Trace::details());
+            assert_eq!(codes(&verdict), ["malformed_request"], "{method} {path}");
+            let detail = verdict.causes[0].detail.as_deref().unwrap_or_default();
+            assert!(detail.contains(says), "{detail}");
+        }
+    }
+
+    #[test]
+    fn a_virtual_registry_is_read_at_its_owning_group() {
+        let policy = policy();
+        let path = "/api/v4/virtual_registries/packages/maven/registries/3";
+        let verdict = policy.decide(&request("registries", "GET", path, Some("acme")), &mut Trace::off());
+        assert_eq!(codes(&verdict), ["allowed"]);
+        assert_eq!((verdict.boundary, verdict.namespace), (Some(Boundary::Group), Some("acme")));
+    }
+
+    #[test]
+    fn a_route_that_names_its_namespace_ignores_the_owner() {
+        let policy = policy();
+        let mut trace = Trace::on();
+        let path = "/api/v4/projects/acme%2Fapi/runners";
+        let verdict = policy.decide(&request("runners", "GET", path, Some("other/app")), &mut trace);
+        assert_eq!(codes(&verdict), ["allowed"]);
+        assert_eq!(verdict.namespace, Some("acme/api"));
+        assert!(trace.into_steps().iter().any(|s| s.starts_with("owner: \"other/app\" ignored")));
+    }
+
+    #[test]
+    fn steps_and_details_say_the_owner_was_used() {
+        let policy = policy();
+        let mut trace = Trace::on();
+        let verdict = policy.decide(&request("runners", "GET", "/api/v4/runners/7", Some("acme/api")), &mut trace);
+        let detail = verdict.causes[0].detail.clone().unwrap_or_default();
+        assert!(detail.contains("object owned by acme/api"), "{detail}");
+        let steps = trace.into_steps();
+        assert!(steps.iter().any(|s| s.starts_with("owner: the host names acme/api")), "{steps:#?}");
+    }
+}
