@@ -1,12 +1,51 @@
-//! Owner rules of object-addressed endpoints (`owner_permissions` and
-//! `owner_boundaries` of `endpoints.tsv`, generated from
+//! `endpoints.tsv`: the REST endpoints and the owner rules of object-addressed
+//! ones (`owner_permissions` and `owner_boundaries`, generated from
 //! `catalog/rules/object_owners.tsv`).
 
-use super::Row;
+use super::{CatalogError, Row, rows};
 use crate::model::{Auth, Boundary, Endpoint, OwnerRule};
 
+/// The rows of `endpoints.tsv`.
+pub(super) fn parse(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
+    const COLUMNS: &[&str] = &[
+        "method",
+        "path",
+        "permissions",
+        "boundary",
+        "boundary_param",
+        "origin",
+        "auth",
+        "reference",
+        "owner_permissions",
+        "owner_boundaries",
+    ];
+    rows("endpoints.tsv", text, COLUMNS)?
+        .map(|row| {
+            let boundary = row.get("boundary");
+            let auth = row.get("auth");
+            let path = row.required("path")?;
+            if !path.starts_with('/') {
+                return Err(row.error(format!("path {path:?} must start with /")));
+            }
+            Ok(Endpoint {
+                method: row.required("method")?,
+                path,
+                permissions: row.list("permissions"),
+                boundary: Boundary::parse(boundary)
+                    .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
+                boundary_param: Some(row.get("boundary_param")).filter(|p| !p.is_empty()).map(str::to_owned),
+                origin: row.origin()?,
+                auth: Auth::parse(auth)
+                    .ok_or_else(|| row.error(format!("auth must be token, anonymous or service, not {auth:?}")))?,
+                reference: row.required("reference")?,
+                owner: parse_owner(&row)?,
+            })
+        })
+        .collect()
+}
+
 /// The owner rule of an endpoint row: both columns empty, or both given.
-pub(super) fn parse(row: &Row) -> Result<Option<OwnerRule>, super::CatalogError> {
+fn parse_owner(row: &Row) -> Result<Option<OwnerRule>, CatalogError> {
     let permissions = row.list("owner_permissions");
     let boundaries = row.boundaries("owner_boundaries")?;
     match (permissions.is_empty(), boundaries.is_empty()) {
@@ -19,7 +58,7 @@ pub(super) fn parse(row: &Row) -> Result<Option<OwnerRule>, super::CatalogError>
 /// Checks where an owner rule may stand: on a token endpoint at the instance
 /// boundary (one that names no namespace), with project or group owners only.
 /// The permissions themselves are checked like the endpoint's.
-pub(super) fn check(endpoint: &Endpoint, rule: &OwnerRule) -> Result<(), String> {
+pub(super) fn check_owner(endpoint: &Endpoint, rule: &OwnerRule) -> Result<(), String> {
     let label = format!("{} {}", endpoint.method, endpoint.path);
     if endpoint.boundary != Boundary::Instance || endpoint.auth != Auth::Token {
         return Err(format!("{label}: only token endpoints at the instance boundary take an owner rule"));
