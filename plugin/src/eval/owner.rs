@@ -32,10 +32,12 @@ impl Policy {
         };
         let Some(rule) = &self.catalog.endpoints[e].owner else {
             trace.note(|| {
-                format!(
-                    "owner: {owner:?} ignored; {} takes no owner (it is decided where it says)",
-                    self.label(&target.label)
-                )
+                let why = if target.boundary == Boundary::Instance {
+                    "the catalog gives it no owner rule, so it stays at the instance boundary"
+                } else {
+                    "it names its own namespace"
+                };
+                format!("owner: {owner:?} ignored; {} takes no owner: {why}", self.label(&target.label))
             });
             return Ok(target);
         };
