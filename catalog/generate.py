@@ -20,10 +20,13 @@ Pipeline
      enforced), plus ``rules/assigned_endpoints.tsv``, plus every other
      operation mapped by the first matching row of ``rules/conventions.tsv``
      (which may create raw and assignable permissions, origin ``assigned``, or
-     mark the route anonymous or service-only). Optional groups in paths are
-     expanded; an operation is kept with all its variants or skipped and
-     reported (unroutable syntax, a boundary no token could satisfy, two routes
-     matching the same requests);
+     mark the route anonymous or service-only); object-addressed endpoints
+     at the instance boundary take, from ``rules/object_owners.tsv``, the
+     permission that applies when the host names the project or group that
+     owns the object (columns ``owner_permissions``, ``owner_boundaries``).
+     Optional groups in paths are expanded; an operation is kept with all its
+     variants or skipped and reported (unroutable syntax, a boundary no token
+     could satisfy, two routes matching the same requests);
    - GraphQL root fields from ``rules/graphql_fields.tsv``;
    - GraphQL object fields below the root from ``rules/graphql_types.tsv``;
    - custom abilities, ability aliases and legacy token scopes.
@@ -862,6 +865,105 @@ def drop_shadowed(endpoints: list, report: Report) -> list:
 
 
 # --------------------------------------------------------------------------
+# Owners of object-addressed routes
+# --------------------------------------------------------------------------
+
+OWNER_BOUNDARIES = ("project", "group")
+OWNER_ANNOTATION = "annotation"
+
+
+@dataclass
+class OwnerRule:
+    where: str
+    pattern: str
+    methods: list        # ["*"] or HTTP methods
+    permissions: list    # [] = GitLab's annotation of the operation
+    owners: list         # boundaries the owner may be: project, group
+    source: str
+    used: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.methods == ["*"] or method in self.methods)
+                and fnmatch.fnmatchcase(path, self.pattern))
+
+
+def load_owner_rules(ref: Reference, raw: dict) -> list:
+    """Rows of rules/object_owners.tsv, checked against the reference."""
+    rows = read_tsv(RULES_DIR / "object_owners.tsv",
+                    ("path", "methods", "permissions", "owners", "source"), True)
+    result = []
+    for row in rows:
+        where = row.where()
+        methods = split_list(row["methods"])
+        if methods != ["*"] and any(m not in HTTP_METHODS for m in methods):
+            raise CatalogError(f"{where}: methods must be * or HTTP methods, not {row['methods']!r}")
+        owners = split_list(row["owners"])
+        if not owners or any(o not in OWNER_BOUNDARIES for o in owners):
+            raise CatalogError(f"{where}: owners must be a list of project, group, "
+                               f"not {row['owners']!r}")
+        permissions, source = split_list(row["permissions"]), row["source"]
+        if (source == OWNER_ANNOTATION) == bool(permissions):
+            raise CatalogError(f"{where}: give permissions with a GitLab permission file as "
+                               f"source, or no permissions with source {OWNER_ANNOTATION}")
+        for name in permissions:
+            if name not in raw:
+                raise CatalogError(f"{where}: unknown or unreachable raw permission {name}")
+            if ref.raw[name]["source_path"] != source:
+                raise CatalogError(f"{where}: {name} is defined in "
+                                   f"{ref.raw[name]['source_path']}, not {source}")
+            outside = [o for o in owners if not boundary_fits(o, raw[name]["boundaries"])]
+            if outside:
+                raise CatalogError(f"{where}: {name} does not apply at {', '.join(outside)}")
+        result.append(OwnerRule(where, row["path"], methods, permissions, owners, source))
+    return result
+
+
+def annotated_owner_permissions(rule: OwnerRule, ep: dict, ref: Reference, raw: dict,
+                                report: Report) -> list:
+    """GitLab's own annotation of the operation, when it can serve the owners."""
+    label = f"{ep['method']} {ep['reference']} ({rule.where})"
+    row = next((r for r in ref.endpoints if r["prefix"] == API_PREFIX
+                and (r["method"], r["path"]) == (ep["method"], ep["reference"])), None)
+    permissions = split_list(row["granular_permissions"]) if row else []
+    declared = row["boundary"].replace("(inferred)", "").strip() if row else ""
+    if not permissions or declared not in rule.owners:
+        raise CatalogError(f"{label}: GitLab annotates no permission at "
+                           f"{'/'.join(rule.owners)} (annotation {permissions} at {declared!r})")
+    unfit = [p for p in permissions if p not in raw
+             or not all(boundary_fits(o, raw[p]["boundaries"]) for o in rule.owners)]
+    if unfit:
+        report.note("owner rule not enforceable (permission table disagrees); instance only",
+                    f"{label}: {', '.join(unfit)}")
+        return []
+    return permissions
+
+
+def apply_owner_rules(endpoints: list, ref: Reference, raw: dict, report: Report) -> None:
+    """Give object-addressed endpoints the permission that applies at their owner.
+
+    Only token endpoints at the instance boundary (the engine cannot see which
+    namespace their object belongs to) take an owner rule; the FIRST rule whose
+    path pattern and method match the operation decides.
+    """
+    rules = load_owner_rules(ref, raw)
+    for ep in endpoints:
+        ep["owner_permissions"], ep["owner_boundaries"] = "", ""
+        if ep["boundary"] != "instance" or ep["auth"] != "token":
+            continue
+        rule = next((r for r in rules if r.matches(ep["method"], ep["reference"])), None)
+        if rule is None:
+            continue
+        rule.used += 1
+        permissions = rule.permissions or annotated_owner_permissions(rule, ep, ref, raw, report)
+        if permissions:
+            ep["owner_permissions"] = join_list(permissions)
+            ep["owner_boundaries"] = join_list(rule.owners)
+    unused = [f"{r.pattern} ({r.where})" for r in rules if not r.used]
+    if unused:
+        raise CatalogError("owner rule matches no instance token endpoint: " + "; ".join(unused))
+
+
+# --------------------------------------------------------------------------
 # Legacy scopes
 # --------------------------------------------------------------------------
 
@@ -1078,7 +1180,7 @@ def render_all(assignable, raw, endpoints, abilities, aliases, scopes, graphql, 
     # Sorted by path, then method, so the file reads like an API reference.
     files["endpoints.tsv"] = render(
         ("method", "path", "permissions", "boundary", "boundary_param", "origin", "auth",
-         "reference"),
+         "reference", "owner_permissions", "owner_boundaries"),
         [dict(e, permissions=join_list(e["permissions"])) for e in endpoints],
         key=lambda cells: (cells[1], cells[0]))
     files["abilities.tsv"] = render(
@@ -1117,6 +1219,7 @@ def build(reference_dir: Path, report: Report) -> tuple:
     rules = load_rules(raw, abilities)
     apply_rules(raw, rules, report)
     endpoints = build_endpoints(candidates, ref, raw, report)
+    apply_owner_rules(endpoints, ref, raw, report)
     scopes = load_legacy_scopes(ref)
     graphql = load_graphql(ref, raw, abilities)
     graphql_types = load_graphql_types(ref, raw, graphql)

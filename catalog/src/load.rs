@@ -1,5 +1,7 @@
 //! Reading the TSV data files and checking that the catalog hangs together.
 
+mod endpoints;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -120,7 +122,7 @@ impl Catalog {
     ) -> Result<Catalog, CatalogError> {
         let permissions = parse_permissions(&read("permissions.tsv")?)?;
         let assignable = parse_assignable(&read("assignable.tsv")?)?;
-        let endpoints = parse_endpoints(&read("endpoints.tsv")?)?;
+        let endpoints = endpoints::parse(&read("endpoints.tsv")?)?;
         let abilities = parse_abilities(&read("abilities.tsv")?)?;
         let ability_aliases = parse_aliases(&read("ability_aliases.tsv")?)?;
         let legacy_scopes = parse_legacy_scopes(&read("legacy_scopes.tsv")?)?;
@@ -248,6 +250,12 @@ impl Catalog {
             }
             let label = format!("{} {}", e.method, e.path);
             check_needs("endpoints.tsv", line, &label, "endpoint", &e.permissions, e.boundary)?;
+            if let Some(rule) = &e.owner {
+                endpoints::check_owner(e, rule).map_err(|message| err("endpoints.tsv", line, message))?;
+                for boundary in &rule.boundaries {
+                    check_needs("endpoints.tsv", line, &label, "owner", &rule.permissions, *boundary)?;
+                }
+            }
             let param_needed = matches!(e.boundary, Boundary::Project | Boundary::Group);
             match (&e.boundary_param, param_needed) {
                 (None, true) => {
@@ -411,33 +419,6 @@ fn parse_assignable(text: &str) -> Result<Vec<Assignable>, CatalogError> {
                 boundaries: row.boundaries("boundaries")?,
                 raw_permissions: row.list("raw_permissions"),
                 origin: row.origin()?,
-            })
-        })
-        .collect()
-}
-
-fn parse_endpoints(text: &str) -> Result<Vec<Endpoint>, CatalogError> {
-    const COLUMNS: &[&str] =
-        &["method", "path", "permissions", "boundary", "boundary_param", "origin", "auth", "reference"];
-    rows("endpoints.tsv", text, COLUMNS)?
-        .map(|row| {
-            let boundary = row.get("boundary");
-            let auth = row.get("auth");
-            let path = row.required("path")?;
-            if !path.starts_with('/') {
-                return Err(row.error(format!("path {path:?} must start with /")));
-            }
-            Ok(Endpoint {
-                method: row.required("method")?,
-                path,
-                permissions: row.list("permissions"),
-                boundary: Boundary::parse(boundary)
-                    .ok_or_else(|| row.error(format!("unknown boundary {boundary:?}")))?,
-                boundary_param: Some(row.get("boundary_param")).filter(|p| !p.is_empty()).map(str::to_owned),
-                origin: row.origin()?,
-                auth: Auth::parse(auth)
-                    .ok_or_else(|| row.error(format!("auth must be token, anonymous or service, not {auth:?}")))?,
-                reference: row.required("reference")?,
             })
         })
         .collect()

@@ -214,6 +214,21 @@ pub struct Endpoint {
     /// The operation's path as the reference writes it (`/groups/:id/(-/)search`);
     /// optional groups make several templates of one operation.
     pub reference: String,
+    /// For an object-addressed endpoint at the instance boundary
+    /// (`/runners/:id`): how it is decided when the host names the project or
+    /// group that owns the object. `None`: always at the instance boundary.
+    #[serde(default)]
+    pub owner: Option<OwnerRule>,
+}
+
+/// How an object-addressed endpoint is decided at the namespace that owns its
+/// object (`catalog/rules/object_owners.tsv`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OwnerRule {
+    /// The raw permissions needed at the owner.
+    pub permissions: Vec<String>,
+    /// What the owner may be: [`Boundary::Project`], [`Boundary::Group`] or both.
+    pub boundaries: Vec<Boundary>,
 }
 
 /// A named parameter in one segment of a path template: `:id`, or one with a

@@ -16,13 +16,13 @@ pub fn case_request(case: &Case, default_at: Timestamp) -> Request {
     // Forms other than HTTP need a token; an empty one is decided as missing.
     let required_token = || token.clone().unwrap_or(TokenRef::Secret(String::new()));
     match &case.query {
-        CaseQuery::Http { method, path, headers, body } => Request::Http(HttpRequest {
+        CaseQuery::Http { method, path, headers, body, owner } => Request::Http(HttpRequest {
             token: token.clone(),
             method: method.clone(),
             path: path.clone(),
             headers: headers.clone(),
             body: body.clone(),
-            owner: None,
+            owner: owner.clone(),
             at,
         }),
         // GraphQL travels as the HTTP request a client would send.

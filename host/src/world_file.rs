@@ -186,6 +186,8 @@ struct CaseDoc {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     body: Option<String>,
+    /// The project or group owning the object an object-addressed route names.
+    owner: Option<String>,
     graphql: Option<String>,
     variables: Option<yaml_serde::Value>,
     action: Option<ActionDoc>,
@@ -206,12 +208,14 @@ pub enum CaseToken {
 /// What a case asks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaseQuery {
-    /// An HTTP request, with the body a client would send (`body:` in a case).
+    /// An HTTP request, with the body a client would send (`body:` in a case)
+    /// and the owner of the object it names, as a host would tell it (`owner:`).
     Http {
         method: String,
         path: String,
         headers: Vec<(String, String)>,
         body: Option<String>,
+        owner: Option<String>,
     },
     GitFetch {
         project: String,
@@ -626,7 +630,13 @@ pub fn parse_request_line(line: &str, headers: Vec<(String, String)>) -> Result<
             _ => Err("write `git-receive-pack PROJECT REF…` with at least one ref".into()),
         },
         method => match rest.as_slice() {
-            [path] => Ok(CaseQuery::Http { method: method.to_owned(), path: (*path).to_owned(), headers, body: None }),
+            [path] => Ok(CaseQuery::Http {
+                method: method.to_owned(),
+                path: (*path).to_owned(),
+                headers,
+                body: None,
+                owner: None,
+            }),
             _ => Err(redact_secrets(&format!("write `METHOD PATH`, not {line:?}"))),
         },
     }
@@ -647,14 +657,20 @@ fn case(cx: &Ctx, i: usize, c: &CaseDoc) -> Result<Case, InputError> {
     let query = match (&c.request, &c.graphql, &c.action) {
         (Some(line), None, None) => {
             match parse_request_line(line, headers).map_err(|e| cx.err(format!("{place}.request"), e))? {
-                CaseQuery::Http { method, path, headers, body: None } => {
-                    CaseQuery::Http { method, path, headers, body: c.body.clone() }
+                CaseQuery::Http { method, path, headers, body: None, owner: None } => {
+                    CaseQuery::Http { method, path, headers, body: c.body.clone(), owner: c.owner.clone() }
                 }
                 _ if c.body.is_some() => {
                     return Err(cx.err(format!("{place}.body"), "a body goes with HTTP requests only".into()));
                 }
+                _ if c.owner.is_some() => {
+                    return Err(cx.err(format!("{place}.owner"), "an owner goes with HTTP requests only".into()));
+                }
                 other => other,
             }
+        }
+        _ if c.owner.is_some() => {
+            return Err(cx.err(format!("{place}.owner"), "an owner goes with HTTP requests only".into()));
         }
         (None, Some(document), None) => {
             let variables = c.variables.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default());

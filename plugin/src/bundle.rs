@@ -27,8 +27,9 @@ use crate::tokens::TokenTable;
 use crate::world::World;
 
 const MAGIC: &[u8; 8] = b"FGBUNDLE";
-/// Bumped whenever the payload's shape changes. Version 2: the token table.
-pub const FORMAT_VERSION: u16 = 2;
+/// Bumped whenever the payload's shape changes. Version 2: the token table;
+/// version 3: the owner rules of object-addressed endpoints.
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 8 + 2 + 2 + 32;
 const DIGEST: std::ops::Range<usize> = 12..HEADER_LEN;
 

@@ -20,6 +20,7 @@ use crate::reading::{self, Reading};
 use crate::world::PushLevel;
 
 mod nested;
+mod owner;
 use nested::{Place, Walk};
 
 /// What a decision writes besides its codes and ids: the reasons' details
@@ -91,6 +92,9 @@ struct RefWrite {
 /// written.
 enum Label<'r> {
     Endpoint(usize),
+    /// An object-addressed endpoint decided at the namespace the host named
+    /// as its object's owner.
+    Owned(usize, usize),
     Git {
         push: bool,
     },
@@ -241,7 +245,9 @@ impl Policy {
         };
         let token = r.token.as_ref().or(read_token.as_ref());
         let target = match target {
-            HttpTarget::Api { api_path } => self.api_target(&read.method, api_path),
+            HttpTarget::Api { api_path } => {
+                self.api_target(&read.method, api_path).and_then(|t| self.owned_target(t, r.owner.as_deref(), trace))
+            }
             HttpTarget::Git { project, push } => self.git_target(&project, push, Vec::new()),
             HttpTarget::Graphql => return self.decide_graphql(&read, token, r.at, trace),
         };
@@ -470,6 +476,11 @@ impl Policy {
             Label::Endpoint(e) => {
                 let endpoint = &self.catalog.endpoints[*e];
                 format!("{} /api/v4{}", endpoint.method, endpoint.path)
+            }
+            Label::Owned(e, ns) => {
+                let endpoint = &self.catalog.endpoints[*e];
+                let owner = &self.namespaces[*ns].path;
+                format!("{} /api/v4{} (object owned by {owner}, as the host says)", endpoint.method, endpoint.path)
             }
             Label::Git { push } => format!("git {}", if *push { "push" } else { "fetch" }),
             Label::Permission(name) => format!("permission {name}"),

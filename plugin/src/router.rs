@@ -418,6 +418,7 @@ mod tests {
             origin: Origin::Gitlab,
             auth: Auth::Token,
             reference: path.into(),
+            owner: None,
         }
     }
 

@@ -112,3 +112,26 @@ fn request_lines() {
     assert!(parse_request_line("git-receive-pack acme/api", vec![]).is_err());
     assert!(parse_request_line("GET", vec![]).is_err());
 }
+
+// The owner of an object-addressed route, on HTTP cases.
+const OWNER_WORLD: &str = "users:\n  - { username: a }\ngroups:\n  - { path: g }\ncases:\n";
+
+#[test]
+fn http_cases_may_name_the_owner_of_the_object() {
+    let text =
+        format!("{OWNER_WORLD}  - {{ name: c, token: t, request: GET /api/v4/runners/7, owner: g, expect: deny }}\n");
+    let parsed = parse("w.yaml", &text).unwrap();
+    match &parsed.cases[0].query {
+        CaseQuery::Http { owner, .. } => assert_eq!(owner.as_deref(), Some("g")),
+        other => panic!("an HTTP case, not {other:?}"),
+    }
+}
+
+#[test]
+fn an_owner_goes_with_http_cases_only() {
+    for query in ["request: git-upload-pack g/p", "action: { permission: read_runner, on: g }"] {
+        let text = format!("{OWNER_WORLD}  - {{ name: c, token: t, {query}, owner: g, expect: deny }}\n");
+        let err = parse("w.yaml", &text).unwrap_err();
+        assert_eq!(err.message, "cases[0].owner: an owner goes with HTTP requests only", "{query}");
+    }
+}
