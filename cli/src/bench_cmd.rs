@@ -254,6 +254,13 @@ fn print_engine(name: &str, p: Percentiles) {
     println!("  {name:<10} median {} ns, p99 {} ns per decision", p.median_ns, p.p99_ns);
 }
 
+/// The median of some figures (the lower middle one), 0 for none.
+fn median(figures: impl Iterator<Item = u64>) -> u64 {
+    let mut all: Vec<u64> = figures.collect();
+    all.sort_unstable();
+    all.get(all.len().saturating_sub(1) / 2).copied().unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::percentiles;
@@ -266,11 +273,4 @@ mod tests {
         let p = percentiles(&mut [7]);
         assert_eq!((p.median_ns, p.p99_ns), (7, 7));
     }
-}
-
-/// The median of some figures (the lower middle one), 0 for none.
-fn median(figures: impl Iterator<Item = u64>) -> u64 {
-    let mut all: Vec<u64> = figures.collect();
-    all.sort_unstable();
-    all.get(all.len().saturating_sub(1) / 2).copied().unwrap_or(0)
 }
