@@ -209,7 +209,7 @@ mod tests {
         assert!(Bundle::host_checked(&flipped).unwrap_err().contains("digest does not match"));
         assert_eq!(Bundle::host_checked(b"any bytes").unwrap(), b"any bytes", "not ours: the component judges");
         let mut newer = encoded.clone();
-        newer[8] = 3;
+        newer[8] = FORMAT_VERSION as u8 + 1;
         assert_eq!(Bundle::host_checked(&newer).unwrap(), newer, "a newer format is left to a newer engine");
         let mut unknown = encoded.clone();
         unknown[10] = 2;
