@@ -15,11 +15,14 @@ it("example.mjs checks one Acme request and prints effect and reason codes", () 
   assert.ok(readFileSync(join(hostDir, "example.mjs"), "utf8").trimEnd().split("\n").length <= 12);
 });
 
-it("replay.mjs prints the Rust host's decisions, in order", () => {
+it("replay.mjs prints the Rust host's decisions and described decisions, in order", () => {
   for (const file of caseFiles()) {
     const cases = JSON.parse(readFileSync(file.cases, "utf8"));
-    const decisions = JSON.parse(node("replay.mjs", file.cases, file.bundle));
-    assert.deepStrictEqual(decisions, cases.map((c) => c.decision));
+    const answers = JSON.parse(node("replay.mjs", file.cases, file.bundle));
+    assert.deepStrictEqual(
+      answers,
+      cases.map((c) => ({ decision: c.decision, described: c.described })),
+    );
   }
 });
 
