@@ -351,12 +351,15 @@ impl DigestIndex {
         DigestIndex { digests, ids }
     }
 
-    /// The token with this digest.
+    /// The token with this digest. Each step compares the first eight bytes
+    /// as one number, and the whole digest only when they are equal.
     pub fn get(&self, digest: &[u8; 32]) -> Option<&usize> {
+        let key = prefix(digest);
         let (mut low, mut high) = (0, self.ids.len());
         while low < high {
             let mid = low + (high - low) / 2;
-            match self.digests[mid * 32..mid * 32 + 32].cmp(digest.as_slice()) {
+            let entry = &self.digests[mid * 32..mid * 32 + 32];
+            match prefix(entry).cmp(&key).then_with(|| entry.cmp(digest.as_slice())) {
                 std::cmp::Ordering::Less => low = mid + 1,
                 std::cmp::Ordering::Greater => high = mid,
                 std::cmp::Ordering::Equal => return self.ids.get(mid),
@@ -375,18 +378,34 @@ impl DigestIndex {
     }
 }
 
-/// Token ids by name: a sorted array searched by bisection.
+/// Token ids by name: a sorted array searched by bisection. Each entry keeps
+/// the first eight bytes of its name as a number, so most steps compare two
+/// integers instead of two strings.
 #[derive(Default)]
 pub struct NameIndex {
     names: Arc<str>,
     /// `(start, end, id)`, ordered by the name `names[start..end]`.
     entries: Vec<(u32, u32, usize)>,
+    /// [`prefix`] of each entry's name, in the same order (ascending, as a
+    /// name's prefix never decreases when the name grows in byte order).
+    prefixes: Vec<u64>,
+}
+
+/// The first eight bytes of `name`, big-endian, zero-padded: comparing two of
+/// them agrees with comparing the names, except that equal prefixes say nothing.
+fn prefix(name: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(8);
+    bytes[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(bytes)
 }
 
 impl NameIndex {
     /// The index of a table whose `by_name` order has been checked.
     pub fn new(names: Arc<str>, entries: Vec<(u32, u32, usize)>) -> NameIndex {
-        NameIndex { names, entries }
+        let mut index = NameIndex { names, entries, prefixes: Vec::new() };
+        index.prefixes = index.entries.iter().map(|e| prefix(index.name(e).as_bytes())).collect();
+        index
     }
 
     fn name(&self, (start, end, _): &(u32, u32, usize)) -> &str {
@@ -395,7 +414,18 @@ impl NameIndex {
 
     /// The token with this name.
     pub fn get(&self, name: &str) -> Option<&usize> {
-        self.entries.binary_search_by(|e| self.name(e).cmp(name)).ok().map(|i| &self.entries[i].2)
+        let key = prefix(name.as_bytes());
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let order = self.prefixes[mid].cmp(&key).then_with(|| self.name(&self.entries[mid]).cmp(name));
+            match order {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Some(&self.entries[mid].2),
+            }
+        }
+        None
     }
 }
 
@@ -451,5 +481,29 @@ mod tests {
         assert_eq!(digests.get(&[2; 32]), Some(&0));
         assert_eq!(digests.get(&[3; 32]), None);
         assert_eq!(digests.digests(), [[2; 32], [1; 32]]);
+    }
+
+    #[test]
+    fn names_that_share_their_first_eight_bytes_are_found_by_the_whole_name() {
+        let mut all =
+            vec!["a", "ab", "ab\0", "ab\0x", "abcdefgh", "abcdefgh-1", "abcdefgh-2", "abcdefghi", "b", "tok13332"];
+        all.sort_unstable();
+        let names: Arc<str> = all.concat().into();
+        let mut start = 0;
+        let entries = all
+            .iter()
+            .enumerate()
+            .map(|(id, n)| {
+                start += n.len();
+                ((start - n.len()) as u32, start as u32, id)
+            })
+            .collect();
+        let index = NameIndex::new(names, entries);
+        for (id, name) in all.iter().enumerate() {
+            assert_eq!(index.get(name), Some(&id), "{name:?}");
+        }
+        for missing in ["", "abc", "abcdefgh-3", "abcdefg", "tok1333", "zz"] {
+            assert_eq!(index.get(missing), None, "{missing:?}");
+        }
     }
 }
