@@ -285,8 +285,12 @@ function u64(n) {
   return Number(n);
 }
 
-/** The deny for a decision the host cannot trust: the host's own code `engine_failure`, as the Rust host. */
-function engineFailure(detail, revision) {
+/**
+ * The deny for a decision the host cannot trust or a guest that failed: the
+ * host's own code `engine_failure`, as the Rust host. Shared with the sandbox.
+ * @internal
+ */
+export function engineFailure(detail, revision) {
   return {
     effect: "deny",
     reasons: [{ code: "engine_failure", detail }],

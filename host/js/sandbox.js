@@ -25,7 +25,7 @@
 import { Worker } from "node:worker_threads";
 import { readFile } from "node:fs/promises";
 
-import { FinegrainError } from "./index.js";
+import { FinegrainError, engineFailure as failure } from "./index.js";
 
 /** The smallest default memory limit per instance, as the Rust host: 512 MiB. */
 export const MEMORY_FLOOR = 512 << 20;
@@ -71,18 +71,6 @@ function bounded(decision) {
     .slice(0, MAX_REASONS)
     .map((r) => (r.detail === undefined ? { code: oneLine(r.code) } : { code: oneLine(r.code), detail: oneLine(r.detail) }));
   return { ...decision, reasons };
-}
-
-function failure(detail, revision) {
-  return {
-    effect: "deny",
-    reasons: [{ code: "engine_failure", detail }],
-    required_permissions: [],
-    accepted_permissions: [],
-    boundary: null,
-    namespace: null,
-    revision,
-  };
 }
 
 /** One worker and its pending calls. */
