@@ -609,6 +609,14 @@ class Convention:
                 and fnmatch.fnmatchcase(path, self.pattern))
 
 
+def rule_methods(row, where: str) -> list:
+    """A rule row's `methods` column: `*` or a list of HTTP methods."""
+    methods = split_list(row["methods"])
+    if methods != ["*"] and any(m not in HTTP_METHODS for m in methods):
+        raise CatalogError(f"{where}: methods must be * or HTTP methods, not {row['methods']!r}")
+    return methods
+
+
 def load_conventions(categories: set) -> list:
     rows = read_tsv(RULES_DIR / "conventions.tsv",
                     ("path", "methods", "auth", "resource", "action", "boundary", "category"),
@@ -616,9 +624,7 @@ def load_conventions(categories: set) -> list:
     result = []
     for row in rows:
         where = row.where()
-        methods = split_list(row["methods"])
-        if methods != ["*"] and any(m not in HTTP_METHODS for m in methods):
-            raise CatalogError(f"{where}: methods must be * or HTTP methods, not {row['methods']!r}")
+        methods = rule_methods(row, where)
         if row["auth"] not in AUTH_KINDS:
             raise CatalogError(f"{where}: auth must be one of {', '.join(AUTH_KINDS)}, "
                                f"not {row['auth']!r}")
@@ -894,9 +900,7 @@ def load_owner_rules(ref: Reference, raw: dict) -> list:
     result = []
     for row in rows:
         where = row.where()
-        methods = split_list(row["methods"])
-        if methods != ["*"] and any(m not in HTTP_METHODS for m in methods):
-            raise CatalogError(f"{where}: methods must be * or HTTP methods, not {row['methods']!r}")
+        methods = rule_methods(row, where)
         owners = split_list(row["owners"])
         if not owners or any(o not in OWNER_BOUNDARIES for o in owners):
             raise CatalogError(f"{where}: owners must be a list of project, group, "
